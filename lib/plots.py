@@ -1,0 +1,140 @@
+"""One visual style for every figure, and helpers that chapters share.
+
+* :func:`use_style` — the course's matplotlib style (the bootstrap cell applies it).
+* :func:`animation_html` — a matplotlib animation as self-contained HTML that plays
+  on the static site, refusing output over a size budget (page weight matters).
+* :func:`contour` and :func:`path` — a 2-D function's level sets and an
+  optimizer's trajectory on top of them (chapters 4, 5, 8, 9, 10).
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import HTML
+
+from lib.validation import as_finite_tensor, check_int, check_real
+
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+"""Okabe–Ito colours: distinguishable with the common forms of colour blindness."""
+
+STYLE = {
+    "figure.figsize": (6.4, 4.0),
+    "figure.dpi": 80,
+    "savefig.dpi": 80,
+    "figure.autolayout": True,
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+    "image.cmap": "viridis",
+    "animation.html": "jshtml",
+}
+
+DEFAULT_MAX_BYTES = 1_500_000
+"""Largest animation :func:`animation_html` accepts: half the 3 MB page budget."""
+
+
+def use_style() -> None:
+    """Apply the course's matplotlib style to every figure drawn afterwards."""
+    mpl.rcParams.update(STYLE)
+
+
+def animation_html(anim, *, max_bytes: int = DEFAULT_MAX_BYTES, default_mode: str = "once") -> HTML:
+    """Render ``anim`` (a ``matplotlib.animation.Animation``) as embeddable HTML.
+
+    The frames are PNG images inside the HTML, with play/pause controls, so the
+    animation plays on the static site with no kernel. The figure is closed so
+    that no stray still copy is shown. Raises ``ValueError`` when the HTML is
+    larger than ``max_bytes``: use fewer frames, a smaller figure or a lower dpi.
+    """
+    from matplotlib.animation import Animation
+
+    if not isinstance(anim, Animation):
+        raise TypeError(f"anim must be a matplotlib.animation.Animation, got {type(anim).__name__}")
+    max_bytes = check_int("max_bytes", max_bytes, low=1)
+    if default_mode not in ("once", "loop", "reflect"):
+        raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
+    limit_mb = max_bytes / 2**20 + 1  # let matplotlib finish so the error can say the size
+    with mpl.rc_context({"animation.embed_limit": limit_mb}):
+        html = anim.to_jshtml(default_mode=default_mode)
+    plt.close(anim._fig)
+    size = len(html.encode())
+    if size > max_bytes:
+        raise ValueError(
+            f"animation is {size:,} bytes, over max_bytes={max_bytes:,}; "
+            "use fewer frames, a smaller figure or a lower dpi"
+        )
+    return HTML(html)
+
+
+def _grid_values(f, xlim, ylim, resolution):
+    xs = np.linspace(xlim[0], xlim[1], resolution)
+    ys = np.linspace(ylim[0], ylim[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    points = torch.as_tensor(np.stack([gx, gy], axis=-1), dtype=torch.float64)
+    with torch.no_grad():
+        values = f(points)
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if values.shape != points.shape[:-1]:
+        raise ValueError(f"f must map points of shape (..., 2) to values of shape (...), got {tuple(values.shape)}")
+    return gx, gy, values.numpy()
+
+
+def _check_limits(name, lim):
+    if not isinstance(lim, (tuple, list)) or len(lim) != 2:
+        raise TypeError(f"{name} must be a pair (low, high), got {lim!r}")
+    low, high = check_real(f"{name}[0]", lim[0]), check_real(f"{name}[1]", lim[1])
+    if not high > low:
+        raise ValueError(f"{name} must have low < high, got {lim!r}")
+    return low, high
+
+
+def contour(f, xlim, ylim, *, ax=None, levels: int = 30, resolution: int = 200, log: bool = True, filled: bool = False):
+    """Draw the level sets of a 2-D function ``f`` on ``ax`` and return the axes.
+
+    ``f`` maps a float64 tensor of points with shape ``(..., 2)`` to values of shape
+    ``(...)``, as the functions in :mod:`lib.functions` do. With ``log=True`` the
+    levels are spaced evenly in ``log(f - min f + 1e-12)`` so that narrow valleys show.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    xlim, ylim = _check_limits("xlim", xlim), _check_limits("ylim", ylim)
+    levels = check_int("levels", levels, low=2)
+    resolution = check_int("resolution", resolution, low=10, high=2000)
+    gx, gy, z = _grid_values(f, xlim, ylim, resolution)
+    if not np.isfinite(z).all():
+        raise ValueError("f returned non-finite values on the grid; narrow xlim/ylim")
+    if ax is None:
+        _, ax = plt.subplots()
+    if log:
+        z = np.log(z - z.min() + 1e-12)
+    draw = ax.contourf if filled else ax.contour
+    draw(gx, gy, z, levels=levels, cmap="viridis", alpha=0.8 if filled else 0.7)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def path(ax, points, *, label: str | None = None, color=None, marker: str = "o", markersize: float = 3.0):
+    """Draw an optimizer's trajectory ``points`` (shape ``(steps, 2)``) on ``ax``.
+
+    Marks the start with a square and the end with a star; returns the line.
+    """
+    points = as_finite_tensor("points", points, dtype=torch.float64, ndim=2)
+    if points.shape[1] != 2 or points.shape[0] < 1:
+        raise ValueError(f"points must have shape (steps, 2), got {tuple(points.shape)}")
+    pts = points.cpu().numpy()
+    (line,) = ax.plot(pts[:, 0], pts[:, 1], marker=marker, markersize=markersize, label=label, color=color, lw=1.5)
+    ax.plot(*pts[0], marker="s", color=line.get_color(), markersize=7)
+    ax.plot(*pts[-1], marker="*", color=line.get_color(), markersize=11)
+    return line
