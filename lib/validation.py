@@ -61,12 +61,16 @@ def as_finite_tensor(name: str, value, *, dtype=None, ndim=None) -> torch.Tensor
             tensor = torch.as_tensor(np.asarray(value), dtype=dtype)
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"{name} must be a tensor, array or sequence of numbers: {err}") from None
-    if not (tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8)):
+    if not (
+        tensor.is_floating_point() or tensor.dtype in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8)
+    ):
         raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if tensor.ndim not in allowed:
-            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape {tuple(tensor.shape)}")
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape {tuple(tensor.shape)}"
+            )
     if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name} must contain only finite values")
     return tensor

@@ -15,7 +15,10 @@ try:
     if not (root / "lib").is_dir():
         subprocess.run(["git", "clone", "--depth", "1", "--quiet", REPO_URL, str(root)], check=True)
 except ImportError:
-    root = next(p for p in [pathlib.Path.cwd(), *pathlib.Path.cwd().parents] if (p / "lib" / "__init__.py").is_file())
+    here = pathlib.Path.cwd()
+    root = next((p for p in [here, *here.parents] if (p / "lib" / "__init__.py").is_file()), None)
+    if root is None:
+        raise FileNotFoundError(f"no course repository around {here}: open the notebook from its chapters/ folder")
 if str(root) not in sys.path:
     sys.path.insert(0, str(root))
 

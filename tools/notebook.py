@@ -7,7 +7,8 @@ Usage from a script::
 
 ``check`` cells are tagged ``remove-cell``: they run (and fail the build when an
 assertion fails) but are not shown on the site. ``python -m tools.notebook FILE...``
-strips outputs and execution counts from existing notebooks in place.
+normalizes existing notebooks in place: outputs and execution counts stripped,
+the bootstrap cell refreshed from ``tools/bootstrap_cell.py``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,15 @@ def write(path, cells) -> None:
     nbformat.write(nb, str(path))
 
 
-def strip(path) -> None:
+def normalize(path) -> None:
     nb = nbformat.read(str(path), as_version=4)
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "code" and "remove-cell" in first.metadata.get("tags", []):
+        first.source = BOOTSTRAP
+    else:
+        nb.cells.insert(0, code(BOOTSTRAP, "remove-cell"))
+        nb.cells[0].id = "bootstrap"
+    nb.metadata["kernelspec"] = KERNELSPEC
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
@@ -61,4 +69,4 @@ def strip(path) -> None:
 
 if __name__ == "__main__":
     for name in sys.argv[1:]:
-        strip(name)
+        normalize(name)

@@ -1,0 +1,116 @@
+"""Notebook hygiene: what every chapter must satisfy before it is executed.
+
+The notebooks themselves are executed by nbval (pytest collects chapters/*.ipynb)
+and by the strict book build.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+BOOTSTRAP = (ROOT / "tools" / "bootstrap_cell.py").read_text().strip()
+ids = [p.name for p in CHAPTERS]
+
+
+def toc_files(toc: dict) -> list[str]:
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part["chapters"]]
+    return files
+
+
+def load(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no notebooks under chapters/"
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists(toc):
+    listed = toc_files(toc)
+    for nb in CHAPTERS:
+        assert f"chapters/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml"
+    for entry in listed:
+        matches = [ROOT / f"{entry}{ext}" for ext in (".ipynb", ".md")]
+        assert any(m.is_file() for m in matches), f"_toc.yml lists {entry}, which does not exist"
+
+
+def test_toc_has_the_three_numbered_parts_in_order(toc):
+    captions = [p["caption"] for p in toc["parts"] if p.get("numbered")]
+    expected = ["Foundations", "Gradient descent", "Beyond gradient descent"]
+    assert captions == expected[: len(captions)]
+    assert captions, "no numbered part"
+
+
+def test_chapter_files_are_numbered_in_toc_order(toc):
+    chapters = [f for f in toc_files(toc) if f.startswith("chapters/")]
+    numbers = [int(re.match(r"chapters/(\d\d)-", f).group(1)) for f in chapters]
+    assert numbers == sorted(numbers)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_committed_without_outputs(path):
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell {i} has stored outputs"
+            assert cell["execution_count"] is None, f"cell {i} has an execution count"
+    assert "widgets" not in load(path)["metadata"], "stored widget state"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_kernelspec_is_python3(path):
+    assert load(path)["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_bootstrap_cell_is_first_and_hidden(path):
+    first = load(path)["cells"][0]
+    assert first["cell_type"] == "code"
+    assert "".join(first["source"]).strip() == BOOTSTRAP
+    assert "remove-cell" in first["metadata"].get("tags", [])
+
+
+def test_bootstrap_url_matches_config(config):
+    url = re.search(r'"COURSE_REPO_URL", "([^"]+)"', BOOTSTRAP).group(1)
+    assert url == config["repository"]["url"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_never_installs_numpy_or_torch(path):
+    for cell in load(path)["cells"]:
+        source = "".join(cell["source"])
+        assert not re.search(r"pip install[^\n]*\b(numpy|torch)\b", source)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_at_least_three_exercises_each_with_a_solution(path):
+    text = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+    exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", text)
+    solutions = re.findall(r"```\{solution\} ([\w-]+)", text)
+    assert len(exercises) >= 3, f"{len(exercises)} exercises"
+    assert set(exercises) <= set(solutions), f"exercises without solutions: {set(exercises) - set(solutions)}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_starts_with_a_title_and_has_check_cells(path):
+    cells = load(path)["cells"]
+    assert cells[1]["cell_type"] == "markdown"
+    assert "".join(cells[1]["source"]).startswith("# ")
+    checks = [c for c in cells[1:] if c["cell_type"] == "code" and "remove-cell" in c["metadata"].get("tags", [])]
+    assert checks, "no hidden check cell"
+    assert all("assert" in "".join(c["source"]) for c in checks), "a hidden cell that asserts nothing"
+
+
+def test_exercise_labels_are_unique_across_the_book():
+    labels = []
+    for path in CHAPTERS:
+        text = "\n".join("".join(c["source"]) for c in load(path)["cells"])
+        labels += re.findall(r":label: ([\w-]+)", text)
+    assert len(labels) == len(set(labels))
