@@ -1,0 +1,71 @@
+"""The book's configuration, the course map, and the execution-cache key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools import cache_key
+
+
+def test_config_has_what_the_course_needs(config):
+    assert config["title"] == "Optimization for Machine Learning"
+    assert config["author"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", config["repository"]["url"])
+    assert config["repository"]["branch"] == "main"
+    assert config["only_build_toc_files"] is True
+    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert "sphinx_exercise" in config["sphinx"]["extra_extensions"]
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert config["execute"]["allow_errors"] is False
+
+
+def test_repository_url_is_written_once(root, config):
+    url = config["repository"]["url"]
+    assert (root / "_config.yml").read_text().count(url) == 1
+    for name in ("README.md", "intro.md", "Makefile", "Dockerfile"):
+        assert url not in (root / name).read_text(), f"{name} repeats the repository URL"
+
+
+def test_intro_maps_all_twelve_chapters_and_links_those_that_exist(root, toc):
+    intro = (root / "intro.md").read_text()
+    numbered = re.findall(r"^(\d+)\. ", intro, re.MULTILINE)
+    assert [int(n) for n in numbered] == list(range(1, 13))
+    listed = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    for entry in listed:
+        if entry.startswith("chapters/"):
+            assert re.search(rf"\]\({re.escape(entry)}\.(ipynb|md)\)", intro), f"intro.md does not link {entry}"
+    for linked in re.findall(r"\]\((chapters/[\w-]+)\.(?:ipynb|md)\)", intro):
+        assert linked in listed, f"intro.md links {linked}, which is not in _toc.yml"
+
+
+@pytest.fixture
+def fake_root(tmp_path, monkeypatch):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
+    (tmp_path / "_build" / ".jupyter_cache").mkdir(parents=True)
+    monkeypatch.setattr(cache_key, "ROOT", tmp_path)
+    monkeypatch.setattr(cache_key, "CACHE", tmp_path / "_build" / ".jupyter_cache")
+    monkeypatch.setattr(cache_key, "KEY_FILE", tmp_path / "_build" / ".jupyter_cache.key")
+    return tmp_path
+
+
+def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
+    cache = fake_root / "_build" / ".jupyter_cache"
+    assert cache_key.refresh() is True  # no key yet: a cache of unknown origin is dropped
+    cache.mkdir()
+    assert cache_key.refresh() is False
+    assert cache.exists()
+    (fake_root / "lib" / "__init__.py").write_text("VALUE = 1\n")
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    assert cache_key.refresh() is False
+    (fake_root / "requirements.txt").write_text("numpy==2.1\n")
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    (fake_root / "lib" / "new_module.py").write_text("")
+    assert cache_key.refresh() is True
