@@ -42,6 +42,19 @@ def test_animation_html_embeds_every_frame_and_closes_the_figure():
     assert not plt.fignum_exists(fig.number)
 
 
+def test_animation_frames_use_the_figure_dpi():
+    import base64
+    import io
+
+    from PIL import Image
+
+    _, anim = _animation(frames=2, size=(3, 2), dpi=40)
+    html = plots.animation_html(anim).data
+    frame = html.split("data:image/png;base64,")[1].split('"')[0].replace("\\n", "")
+    width, height = Image.open(io.BytesIO(base64.b64decode(frame))).size
+    assert (width, height) == (120, 80)
+
+
 def test_animation_html_enforces_the_size_budget():
     _, anim = _animation(frames=10, size=(4, 3), dpi=60)
     with pytest.raises(ValueError, match="max_bytes"):

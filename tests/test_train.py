@@ -1,0 +1,449 @@
+"""lib.train: fit and minimize against hand-written loops, reshuffling, seeding, divergence, progress and bad input."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from lib import functions as F
+from lib import train
+from lib.schedules import ReduceLROnPlateau, StepLR, lr_sequence
+from lib.train import DivergenceError, fit, minimize
+
+mse = torch.nn.functional.mse_loss
+
+
+def regression_data(n, seed, features=3):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, features, generator=g)
+    y = x @ torch.randn(features, 1, generator=g) + 0.1 * torch.randn(n, 1, generator=g)
+    return x, y
+
+
+def small_net(seed, features=3):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(features, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+
+
+def hand_loop(model, x, y, *, lr, epochs, batch_size, seed, momentum=0.0):
+    """The loop fit documents: a seeded generator, a fresh permutation per epoch, one SGD step per batch."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    g = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in range(epochs):
+        for batch in torch.randperm(x.shape[0], generator=g).split(batch_size):
+            opt.zero_grad()
+            loss = mse(model(x[batch]), y[batch])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize(("seed", "n", "batch_size", "epochs"), [(0, 50, 8, 3), (1, 64, 64, 2), (2, 37, 5, 2)])
+def test_fit_equals_a_hand_written_sgd_loop(seed, n, batch_size, epochs):
+    x, y = regression_data(n, seed)
+    ours, reference = small_net(seed), small_net(seed)
+    history = fit(
+        ours,
+        mse,
+        (x, y),
+        optimizer=torch.optim.SGD,
+        lr=0.05,
+        momentum=0.9,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        device="cpu",
+    )
+    losses = hand_loop(reference, x, y, lr=0.05, epochs=epochs, batch_size=batch_size, seed=seed, momentum=0.9)
+    for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert history.step_loss == losses
+    per_epoch = math.ceil(n / batch_size)
+    sizes = [min(batch_size, n - i * batch_size) for i in range(per_epoch)]
+    for e in range(epochs):
+        chunk = losses[e * per_epoch : (e + 1) * per_epoch]
+        assert history.train_loss[e] == pytest.approx(sum(v * s for v, s in zip(chunk, sizes, strict=True)) / n)
+    assert history.lr == [0.05] * (epochs * per_epoch)
+    assert len(history.time) == epochs
+    assert all(a < b for a, b in zip(history.time, history.time[1:], strict=False))
+
+
+def test_fit_with_the_lib_sgd_by_name_matches_the_hand_loop():
+    x, y = regression_data(40, 5)
+    ours, reference = small_net(5), small_net(5)
+    fit(ours, mse, (x, y), optimizer="sgd", lr=0.1, epochs=2, batch_size=16, seed=3, device="cpu")
+    hand_loop(reference, x, y, lr=0.1, epochs=2, batch_size=16, seed=3)
+    for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+
+
+class Recorder(torch.nn.Module):
+    """A linear model that remembers the first feature (the sample id) of every training batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(1, 1)
+        self.seen = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x[:, 0].long().tolist())
+        return self.linear(x)
+
+
+def batches_seen(seed, epochs=2, n=20, batch_size=4):
+    x = torch.arange(n, dtype=torch.float32).unsqueeze(1)
+    model = Recorder()
+    fit(
+        model,
+        mse,
+        (x, torch.zeros(n, 1)),
+        optimizer=torch.optim.SGD,
+        lr=0.0,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+    )
+    per_epoch = math.ceil(n / batch_size)
+    return [list(itertools.chain(*model.seen[e * per_epoch : (e + 1) * per_epoch])) for e in range(epochs)]
+
+
+def test_every_epoch_is_reshuffled_and_covers_every_sample():
+    first, second = batches_seen(seed=0)
+    assert sorted(first) == sorted(second) == list(range(20))
+    assert first != second
+    assert first[:4] != second[:4]  # the classic bug: the same first batch every epoch
+
+
+def test_a_fixed_seed_reproduces_the_order_and_another_changes_it():
+    assert batches_seen(seed=7) == batches_seen(seed=7)
+    assert batches_seen(seed=7) != batches_seen(seed=8)
+
+
+def test_a_fixed_seed_reproduces_training_with_dropout_and_leaves_the_global_rng_alone():
+    x, y = regression_data(60, 1)
+
+    def run():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Dropout(0.5), torch.nn.Linear(16, 1))
+        state = torch.get_rng_state()
+        history = fit(model, mse, (x, y), (x, y), optimizer=torch.optim.SGD, lr=0.05, epochs=3, batch_size=8, seed=4)
+        assert torch.equal(torch.get_rng_state(), state)
+        return history, [p.detach().clone() for p in model.parameters()]
+
+    (h1, p1), (h2, p2) = run(), run()
+    assert h1.step_loss == h2.step_loss
+    assert h1.val_loss == h2.val_loss
+    assert all(torch.equal(a, b) for a, b in zip(p1, p2, strict=True))
+
+
+def test_validation_loss_and_metrics_are_computed_on_the_whole_validation_set():
+    x, y = regression_data(30, 2)
+    xv, yv = regression_data(5000, 3)  # bigger than one evaluation chunk
+    model = small_net(2)
+    history = fit(
+        model,
+        mse,
+        (x, y),
+        (xv, yv),
+        optimizer=torch.optim.SGD,
+        lr=0.05,
+        epochs=2,
+        batch_size=10,
+        metrics={"mae": lambda out, t: (out - t).abs().mean()},
+    )
+    with torch.no_grad():
+        out = model(xv)
+    assert history.val_loss[-1] == pytest.approx(float(mse(out, yv)), rel=1e-5)
+    assert history.val_metrics["mae"][-1] == pytest.approx(float((out - yv).abs().mean()), rel=1e-5)
+    assert len(history.val_loss) == len(history.val_metrics["mae"]) == 2
+    assert model.training
+
+
+def test_scheduler_per_step_and_per_epoch():
+    x, y = regression_data(40, 0)
+    factory = lambda o: StepLR(o, step_size=3, gamma=0.5)  # noqa: E731
+    per_step = fit(
+        small_net(0), mse, (x, y), optimizer=torch.optim.SGD, lr=0.1, epochs=2, batch_size=8, scheduler=factory
+    )
+    assert per_step.lr == pytest.approx(lr_sequence(factory, 10, lr=0.1), rel=1e-15)
+    per_epoch = fit(
+        small_net(0),
+        mse,
+        (x, y),
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        epochs=4,
+        batch_size=8,
+        scheduler=factory,
+        scheduler_interval="epoch",
+    )
+    expected = [0.1 * 0.5 ** (e // 3) for e in range(4) for _ in range(5)]
+    assert per_epoch.lr == pytest.approx(expected, rel=1e-15)
+
+
+def test_plateau_scheduler_is_given_the_validation_loss_each_epoch():
+    x, y = regression_data(40, 0)
+    seen = []
+
+    class Spy(ReduceLROnPlateau):
+        def step(self, metrics):
+            seen.append(metrics)
+            super().step(metrics)
+
+    history = fit(
+        small_net(0),
+        mse,
+        (x, y),
+        (x[:10], y[:10]),
+        optimizer=torch.optim.SGD,
+        lr=0.01,
+        epochs=3,
+        batch_size=8,
+        scheduler=lambda o: Spy(o, patience=0),
+        scheduler_interval="epoch",
+    )
+    assert seen == history.val_loss
+
+
+def test_torch_scheduler_works_too():
+    x, y = regression_data(16, 0)
+    factory = lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)  # noqa: E731
+    history = fit(small_net(0), mse, (x, y), optimizer=torch.optim.SGD, lr=0.1, batch_size=4, scheduler=factory)
+    assert history.lr == pytest.approx([0.1 * 0.9**k for k in range(4)], rel=1e-12)
+
+
+def test_a_non_finite_loss_stops_fit_naming_the_step_and_last_finite_loss():
+    x, y = regression_data(64, 0)
+    with pytest.raises(DivergenceError, match=r"step \d+ .*last finite loss") as info:
+        fit(small_net(0), mse, (x * 100, y * 100), optimizer=torch.optim.SGD, lr=10.0, epochs=50, batch_size=8)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert err.step >= 1
+    assert math.isfinite(err.last_finite)
+
+
+def test_a_nan_loss_at_the_first_step_has_no_last_finite_loss():
+    x, y = regression_data(8, 0)
+    with pytest.raises(DivergenceError, match="no finite loss") as info:
+        fit(small_net(0), lambda out, t: (out - t).mean() / 0.0 * 0.0, (x, y), optimizer=torch.optim.SGD, lr=0.1)
+    assert info.value.step == 0
+    assert info.value.last_finite is None
+
+
+def test_lib_optimizer_blow_up_is_reported_as_divergence():
+    x, y = regression_data(64, 0)
+    with pytest.raises(DivergenceError):
+        fit(small_net(0), mse, (x * 1e3, y * 1e3), optimizer="sgd", lr=1e3, epochs=20, batch_size=64)
+
+
+# --- minimize --------------------------------------------------------------------------------------------
+
+
+def gd(grad, x0, lr, steps, momentum=0.0, schedule=None):
+    x, v, points = torch.tensor(x0, dtype=torch.float64), None, []
+    for k in range(steps + 1):
+        points.append(x.clone())
+        if k == steps:
+            break
+        g = grad(x)
+        v = g if v is None else momentum * v + g
+        x = x - (schedule(k) if schedule else lr) * v
+    return torch.stack(points)
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "himmelblau", "ravine"])
+def test_minimize_equals_hand_written_gradient_descent(name):
+    f, grad = {
+        "rosenbrock": (
+            F.rosenbrock(),
+            lambda p: torch.stack([-2 * (1 - p[0]) - 400 * p[0] * (p[1] - p[0] ** 2), 200 * (p[1] - p[0] ** 2)]),
+        ),
+        "beale": (F.beale(), lambda p: F.gradient(F.beale(), p)),
+        "himmelblau": (
+            F.himmelblau(),
+            lambda p: torch.stack(
+                [
+                    4 * p[0] * (p[0] ** 2 + p[1] - 11) + 2 * (p[0] + p[1] ** 2 - 7),
+                    2 * (p[0] ** 2 + p[1] - 11) + 4 * p[1] * (p[0] + p[1] ** 2 - 7),
+                ]
+            ),
+        ),
+        "ravine": (F.ravine(), lambda p: F.gradient(F.ravine(), p)),
+    }[name]
+    x0, lr = [-1.0, 1.5], 1e-3
+    traj = minimize(f, x0, optimizer=torch.optim.SGD, steps=200, lr=lr)
+    expected = gd(grad, x0, lr, 200)
+    torch.testing.assert_close(traj.points, expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(traj.values, f(expected), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(traj.gradients, torch.stack([grad(p) for p in expected]), rtol=1e-10, atol=1e-10)
+    assert traj.points.dtype == traj.values.dtype == traj.gradients.dtype == torch.float64
+    assert traj.points.shape == (201, 2)
+    assert traj.values.shape == (201,)
+
+
+def test_minimize_with_momentum_and_a_schedule_equals_the_hand_loop():
+    f = F.quadratic(condition_number=20, scale=0.2)
+    traj = minimize(
+        f,
+        [-5.0, -2.0],
+        optimizer="SGD",
+        steps=60,
+        lr=0.6,
+        momentum=0.5,
+        scheduler=lambda o: StepLR(o, step_size=10, gamma=0.5),
+    )
+    expected = gd(
+        lambda p: f.hessian @ p, [-5.0, -2.0], 0.6, 60, momentum=0.5, schedule=lambda k: 0.6 * 0.5 ** (k // 10)
+    )
+    torch.testing.assert_close(traj.points, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_chapter5_learning_rates_on_x_squared():
+    f = lambda x: x**2  # noqa: E731
+    ends = [float(minimize(f, 10.0, optimizer="SGD", steps=10, lr=lr).points[-1]) for lr in (0.05, 0.2, 1.1)]
+    assert ends == pytest.approx([10 * 0.9**10, 10 * 0.6**10, 10 * (-1.2) ** 10], rel=1e-12)
+
+
+def test_minimize_named_optimizers_match_torch_optim():
+    from lib.optimizers import NAMES
+
+    for name in NAMES:
+        kwargs = {"lr": 1e-3 if name == "SGD" else 0.01}
+        ours = minimize(F.rosenbrock(), [-1.2, 1.0], optimizer=name, steps=50, **kwargs)
+        theirs = minimize(F.rosenbrock(), [-1.2, 1.0], optimizer=getattr(torch.optim, name), steps=50, **kwargs)
+        torch.testing.assert_close(ours.points, theirs.points, rtol=1e-10, atol=1e-12, msg=name)
+
+
+def test_minimize_one_dimensional_and_zero_steps():
+    traj = minimize(F.bumpy(), 2.0, optimizer=torch.optim.SGD, steps=5, lr=0.01)
+    assert traj.points.shape == (6,)
+    assert len(traj) == 6
+    zero = minimize(F.himmelblau(), [1.0, 1.0], steps=0)
+    assert zero.points.tolist() == [[1.0, 1.0]]
+    assert zero.values.tolist() == [float(F.himmelblau()(torch.tensor([1.0, 1.0], dtype=torch.float64)))]
+
+
+def test_minimize_lbfgs_reaches_the_rosenbrock_minimum():
+    traj = minimize(F.rosenbrock(), [-1.5, 2.0], optimizer=torch.optim.LBFGS, steps=30, line_search_fn="strong_wolfe")
+    torch.testing.assert_close(traj.points[-1], F.rosenbrock().minimizers[0], rtol=0, atol=1e-5)
+
+
+def test_minimize_divergence_names_the_first_non_finite_step():
+    # On x² gradient descent with lr = 1.1 multiplies x by -1.2 each step until x² overflows.
+    x, k = 10.0, 0
+    while math.isfinite(x * x):
+        x, k = x - 1.1 * 2 * x, k + 1
+    with pytest.raises(DivergenceError, match=f"step {k}") as info:
+        minimize(lambda p: (p**2).sum(), [10.0], optimizer=torch.optim.SGD, steps=5000, lr=1.1)
+    assert info.value.step == k
+    assert info.value.last_finite == pytest.approx((10 * 1.2 ** (k - 1)) ** 2, rel=1e-9)
+    # the race in chapter 10 reruns up to the step before: that must succeed
+    assert len(minimize(lambda p: (p**2).sum(), [10.0], optimizer=torch.optim.SGD, steps=k - 1, lr=1.1)) == k
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", torch.optim.SGD])
+def test_minimize_divergence_on_a_test_function(optimizer):
+    with pytest.raises(DivergenceError):
+        minimize(F.quadratic(), [10.0, 1.0], optimizer=optimizer, steps=5000, lr=1.1)
+
+
+def test_progress_auto_detection(monkeypatch):
+    assert train.show_progress(None) is False  # under pytest
+    assert train.show_progress(True) is True
+    assert train.show_progress(False) is False
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert train.show_progress(None) is False
+    monkeypatch.delenv("CI")
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdout", Tty())
+    monkeypatch.setattr("sys.stderr", Tty())
+    assert train.show_progress(None) is True
+    with pytest.raises(TypeError, match="progress"):
+        train.show_progress("yes")
+
+
+def test_progress_bar_is_quiet_unless_asked(capsys):
+    x, y = regression_data(16, 0)
+    fit(small_net(0), mse, (x, y), optimizer=torch.optim.SGD, lr=0.01, batch_size=4)
+    assert capsys.readouterr().err == ""
+    fit(small_net(0), mse, (x, y), optimizer=torch.optim.SGD, lr=0.01, batch_size=4, progress=True)
+    assert "4/4" in capsys.readouterr().err
+
+
+def test_device_none_picks_cpu_without_a_gpu_and_cuda_is_refused():
+    if torch.cuda.is_available():
+        x, y = regression_data(16, 0)
+        model = small_net(0)
+        fit(model, mse, (x, y), optimizer=torch.optim.SGD, lr=0.01)
+        assert next(model.parameters()).is_cuda
+    else:
+        with pytest.raises(ValueError, match="device"):
+            fit(small_net(0), mse, regression_data(8, 0), device="cuda", lr=0.1)
+        model = small_net(0)
+        fit(model, mse, regression_data(8, 0), optimizer=torch.optim.SGD, lr=0.01)
+        assert next(model.parameters()).device.type == "cpu"
+
+
+# --- bad input: one test per rule -----------------------------------------------------------------------
+
+X, Y = regression_data(10, 0)
+GOOD = {"optimizer": torch.optim.SGD, "lr": 0.1}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "name"),
+    [
+        (lambda: fit("model", mse, (X, Y), **GOOD), TypeError, "model"),
+        (lambda: fit(small_net(0), "mse", (X, Y), **GOOD), TypeError, "loss_fn"),
+        (lambda: fit(small_net(0), mse, X, **GOOD), TypeError, "train_data"),
+        (lambda: fit(small_net(0), mse, (X, Y[:5]), **GOOD), ValueError, "train_data"),
+        (lambda: fit(small_net(0), mse, (X * float("nan"), Y), **GOOD), ValueError, "train_data"),
+        (lambda: fit(small_net(0), mse, (X[:0], Y[:0]), **GOOD), ValueError, "train_data"),
+        (lambda: fit(small_net(0), mse, (X, Y), (X, Y[:3]), **GOOD), ValueError, "val_data"),
+        (lambda: fit(small_net(0), mse, (X, Y), ("x", Y), **GOOD), TypeError, "val_data"),
+        (lambda: fit(small_net(0), mse, (X, Y), epochs=0, **GOOD), ValueError, "epochs"),
+        (lambda: fit(small_net(0), mse, (X, Y), batch_size=0, **GOOD), ValueError, "batch_size"),
+        (lambda: fit(small_net(0), mse, (X, Y), batch_size=2.0, **GOOD), TypeError, "batch_size"),
+        (lambda: fit(small_net(0), mse, (X, Y), seed=-1, **GOOD), ValueError, "seed"),
+        (lambda: fit(small_net(0), mse, (X, Y), scheduler_interval="batch", **GOOD), ValueError, "scheduler_interval"),
+        (lambda: fit(small_net(0), mse, (X, Y), scheduler="StepLR", **GOOD), TypeError, "scheduler"),
+        (lambda: fit(small_net(0), mse, (X, Y), metrics={"a": lambda o, t: 0.0}, **GOOD), ValueError, "val_data"),
+        (lambda: fit(small_net(0), mse, (X, Y), (X, Y), metrics=[len], **GOOD), TypeError, "metrics"),
+        (lambda: fit(small_net(0), mse, (X, Y), device=3.5, **GOOD), TypeError, "device"),
+        (lambda: fit(small_net(0), mse, (X, Y), device="tpu:x", **GOOD), ValueError, "device"),
+        (lambda: fit(small_net(0), mse, (X, Y), progress="yes", **GOOD), TypeError, "progress"),
+        (lambda: fit(small_net(0), mse, (X, Y), optimizer="adamm", lr=0.1), ValueError, "adamm"),
+        (lambda: fit(small_net(0), mse, (X, Y), optimizer="sgd", lr=-0.1), ValueError, "lr"),
+        (lambda: fit(small_net(0), mse, (X, Y), optimizer="sgd", lr=float("nan")), ValueError, "lr"),
+        (lambda: fit(small_net(0), mse, (X, Y), optimizer=42, lr=0.1), TypeError, "optimizer"),
+        (lambda: fit(small_net(0), mse, (X, Y), optimizer=lambda p, lr: [p], lr=0.1), TypeError, "optimizer"),
+        (lambda: fit(small_net(0, features=4), mse, (X, Y), **GOOD), ValueError, "model or loss_fn"),
+        (lambda: fit(small_net(0), lambda o, t: o - t, (X, Y), **GOOD), ValueError, "loss_fn"),
+        (lambda: fit(torch.nn.ReLU(), mse, (X, Y), **GOOD), ValueError, "trainable"),
+        (lambda: minimize("f", [0.0, 0.0]), TypeError, "f"),
+        (lambda: minimize(F.beale(), [0.0, float("nan")]), ValueError, "x0"),
+        (lambda: minimize(F.beale(), [[0.0, 1.0]]), ValueError, "x0"),
+        (lambda: minimize(F.beale(), "0, 1"), TypeError, "x0"),
+        (lambda: minimize(F.beale(), [0.0, 1.0, 2.0]), ValueError, "x"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], steps=-1), ValueError, "steps"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], steps=1.5), TypeError, "steps"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], optimizer="newton"), ValueError, "newton"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], lr=-1.0), ValueError, "lr"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], scheduler=3), TypeError, "scheduler"),
+        (lambda: minimize(F.beale(), [0.0, 1.0], scheduler=lambda o: 3), TypeError, "scheduler"),
+        (lambda: minimize(lambda p: p, [0.0, 1.0]), ValueError, "one number"),
+        (lambda: minimize(lambda p: p[..., 2], [0.0, 1.0]), ValueError, "f failed"),
+    ],
+)
+def test_bad_input_is_named(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
