@@ -1,0 +1,98 @@
+"""AdaDelta: RMSProp whose step size comes from a running average of past steps.
+
+Defined in chapter 10 (*Adaptive methods*).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr, scalar_dtype
+from lib.optimizers.sgd import decayed_gradient
+from lib.validation import check_real
+
+
+def adadelta_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    state: dict,
+    workspace: Workspace,
+    *,
+    lr: float,
+    rho: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
+    """One AdaDelta step on one parameter, in place."""
+    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+    state["step"] += 1
+    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
+    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
+    std = torch.add(square_avg, eps, out=workspace.like(param, 1)).sqrt_()
+    delta = torch.add(acc_delta, eps, out=workspace.like(param, 2)).sqrt_().div_(std).mul_(grad)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    param.add_(delta, alpha=-lr)
+
+
+class Adadelta(BaseOptimizer):
+    """AdaDelta (Zeiler, 2012), as ``torch.optim.Adadelta`` computes it.
+
+    With learning rate γ, decay ρ, eps ε and weight decay λ, step t does::
+
+        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
+        v_t = ρ v_{t-1} + (1 − ρ) g_t²            (v_0 = 0)
+        Δ_t = √(u_{t-1} + ε) / √(v_t + ε) · g_t   (u_0 = 0)
+        u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
+        θ_t = θ_{t-1} − γ Δ_t
+
+    The ratio of two root-mean-squares gives each coordinate a step with the
+    units of θ. Where the paper differs: Zeiler's AdaDelta has no learning
+    rate at all; torch multiplies the step by γ, and its default ``lr=1.0``
+    gives the paper's method.
+
+    Arguments and defaults are torch's: ``Adadelta(params, lr=1.0, rho=0.9,
+    eps=1e-6, weight_decay=0, *, maximize=False)``.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, hyper: dict) -> dict:
+        hyper["lr"] = check_lr(hyper["lr"])
+        hyper["rho"] = check_real("rho", hyper["rho"], low=0.0, high=1.0)
+        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
+        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
+        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
+        return hyper
+
+    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        weight_decay, maximize, workspace = group["weight_decay"], group["maximize"], self.workspace
+        for param in params:
+            state = self.state[param]
+            if not state:
+                state["step"] = torch.zeros((), dtype=scalar_dtype())
+                state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["acc_delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            adadelta_update(
+                param,
+                param.grad,
+                state,
+                workspace,
+                lr=lr,
+                rho=rho,
+                eps=eps,
+                weight_decay=weight_decay,
+                maximize=maximize,
+            )

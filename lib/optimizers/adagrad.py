@@ -1,0 +1,116 @@
+"""AdaGrad: per-coordinate step sizes from the sum of all squared gradients so far.
+
+Defined in chapter 10 (*Adaptive methods*).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr, scalar_dtype
+from lib.optimizers.sgd import decayed_gradient
+from lib.validation import check_real
+
+
+def adagrad_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    state: dict,
+    workspace: Workspace,
+    *,
+    lr: float,
+    lr_decay: float,
+    weight_decay: float,
+    eps: float,
+    maximize: bool,
+) -> None:
+    """One AdaGrad step on one parameter, in place."""
+    step_t, state_sum = state["step"], state["sum"]
+    step_t += 1
+    step = step_t.item()
+    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum.addcmul_(grad, grad, value=1)
+    std = torch.sqrt(state_sum, out=workspace.like(param, 1)).add_(eps)
+    param.addcdiv_(grad, std, value=-clr)
+
+
+class Adagrad(BaseOptimizer):
+    """AdaGrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` computes it.
+
+    With learning rate γ, learning-rate decay η, weight decay λ and eps ε, step t does::
+
+        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
+        γ_t = γ / (1 + (t − 1) η)
+        s_t = s_{t-1} + g_t²                      (s_0 = initial_accumulator_value)
+        θ_t = θ_{t-1} − γ_t g_t / (√s_t + ε)
+
+    Coordinates that have seen large gradients take small steps; since s_t only
+    grows, every step size shrinks for ever. Where the paper differs: Duchi et
+    al. have no learning-rate decay (η = 0 here) and call ε δ. One torch.optim
+    quirk is not copied: torch starts every group's s_0 at the constructor's
+    ``initial_accumulator_value`` even when a group sets its own; here each
+    group's own value is used.
+
+    Arguments and defaults are torch's: ``Adagrad(params, lr=1e-2, lr_decay=0,
+    weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False)``.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            eps=eps,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+        # Like torch.optim, the state exists from the start, so state_dict() has it before any step.
+        for group in self.param_groups:
+            for param in group["params"]:
+                self._init_state(param, group)
+
+    def _init_state(self, param: torch.Tensor, group: dict) -> dict:
+        state = self.state[param]
+        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+        state["sum"] = torch.full_like(param, group["initial_accumulator_value"], memory_format=torch.preserve_format)
+        return state
+
+    def _check_hyperparameters(self, hyper: dict) -> dict:
+        hyper["lr"] = check_lr(hyper["lr"])
+        hyper["lr_decay"] = check_real("lr_decay", hyper["lr_decay"], low=0.0)
+        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
+        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
+        hyper["initial_accumulator_value"] = check_real(
+            "initial_accumulator_value", hyper["initial_accumulator_value"], low=0.0
+        )
+        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
+        return hyper
+
+    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        weight_decay, maximize, workspace = group["weight_decay"], group["maximize"], self.workspace
+        for param in params:
+            state = self.state[param] or self._init_state(param, group)
+            adagrad_update(
+                param,
+                param.grad,
+                state,
+                workspace,
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                eps=eps,
+                maximize=maximize,
+            )

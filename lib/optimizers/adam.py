@@ -1,0 +1,185 @@
+"""Adam, its AMSGrad variant, and AdamW (decoupled weight decay).
+
+Defined in chapter 10 (*Adaptive methods*); chapter 11 trains a network with them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lib.optimizers.base import BaseOptimizer, Workspace, check_betas, check_flag, check_lr, scalar_dtype
+from lib.optimizers.sgd import decayed_gradient
+from lib.validation import check_real
+
+
+def adam_update(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    state: dict,
+    workspace: Workspace,
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    maximize: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """One Adam (or AdamW, or AMSGrad) step on one parameter, in place."""
+    step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+    step_t += 1
+    step = step_t.item()
+    if decoupled_weight_decay:
+        if weight_decay != 0:
+            param.mul_(1 - lr * weight_decay)
+        weight_decay = 0
+    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
+
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    if amsgrad:
+        max_exp_avg_sq = state["max_exp_avg_sq"]
+        torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        denom = torch.sqrt(max_exp_avg_sq, out=workspace.like(param, 1))
+    else:
+        denom = torch.sqrt(exp_avg_sq, out=workspace.like(param, 1))
+    denom.div_(bias_correction2**0.5).add_(eps)
+    param.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+class Adam(BaseOptimizer):
+    """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` computes it.
+
+    With learning rate γ, betas (β1, β2), eps ε and weight decay λ, step t does::
+
+        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize; no λ term if decoupled)
+        m_t = β1 m_{t-1} + (1 − β1) g_t           (m_0 = 0)
+        v_t = β2 v_{t-1} + (1 − β2) g_t²          (v_0 = 0)
+        m̂_t = m_t / (1 − β1^t)
+        v̂_t = v_t / (1 − β2^t)
+        θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε)
+
+    The bias corrections undo the pull of the zero start: without them the
+    first steps would be far too short.
+
+    ``amsgrad=True`` (Reddi et al., 2018) keeps the running maximum of the raw
+    second moment, ``v_t^max = max(v_{t-1}^max, v_t)``, and uses
+    ``v̂_t = v_t^max / (1 − β2^t)``. Where the paper differs: AMSGrad as
+    published has no bias correction at all; torch bias-corrects both m_t and
+    the maximum.
+
+    ``decoupled_weight_decay=True`` gives AdamW (see :class:`AdamW`): the
+    gradient carries no λ term and the step starts with
+    ``θ_{t-1} ← (1 − γλ) θ_{t-1}``.
+
+    Arguments and defaults are torch's: ``Adam(params, lr=1e-3, betas=(0.9, 0.999),
+    eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False,
+    decoupled_weight_decay=False)``.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, hyper: dict) -> dict:
+        hyper["lr"] = check_lr(hyper["lr"])
+        hyper["betas"] = check_betas(hyper["betas"])
+        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
+        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
+        hyper["amsgrad"] = check_flag("amsgrad", hyper["amsgrad"])
+        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
+        hyper["decoupled_weight_decay"] = check_flag("decoupled_weight_decay", hyper["decoupled_weight_decay"])
+        return hyper
+
+    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+        decoupled, workspace = group["decoupled_weight_decay"], self.workspace
+        for param in params:
+            state = self.state[param]
+            if not state:
+                state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
+                state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            adam_update(
+                param,
+                param.grad,
+                state,
+                workspace,
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                decoupled_weight_decay=decoupled,
+            )
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, as ``torch.optim.AdamW``.
+
+    Step t first shrinks the parameters, then takes a plain Adam step whose
+    gradient carries no weight-decay term::
+
+        θ_{t-1} ← (1 − γλ) θ_{t-1}
+        g_t = ∇f(θ_{t-1})                         (−∇f when maximize)
+        m_t = β1 m_{t-1} + (1 − β1) g_t
+        v_t = β2 v_{t-1} + (1 − β2) g_t²
+        θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε),   m̂_t = m_t / (1 − β1^t),  v̂_t = v_t / (1 − β2^t)
+
+    With Adam's L2 form the decay λθ passes through the adaptive scaling, so
+    large weights with large gradients are barely decayed; decoupling applies
+    it evenly. Where the paper differs: Loshchilov & Hutter scale λ by the
+    schedule multiplier η_t only (``θ ← θ − η_t λ θ``); torch multiplies it by
+    the learning rate γ, so the decay follows any learning-rate schedule.
+
+    Arguments and defaults are torch's: ``AdamW(params, lr=1e-3, betas=(0.9, 0.999),
+    eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False)``.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
