@@ -1,0 +1,172 @@
+"""lib.widgets: the explorers build headless and report numbers recomputed here independently."""
+
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linprog, minimize
+
+from lib import widgets
+from lib.data import RUNNING_X, RUNNING_Y
+
+NUMBER = r"[+-]?\d+\.\d{4}"
+
+
+def _moved(index, height):
+    y = np.array(RUNNING_Y)
+    y[index] = height
+    return np.array(RUNNING_X), y
+
+
+def _l1_cost(x, y):
+    """Smallest mean absolute error of a line, by linear programming (scipy's HiGHS)."""
+    n = len(x)
+    design = np.stack([x, np.ones(n)], axis=1)
+    result = linprog(
+        np.concatenate([[0.0, 0.0], np.ones(n)]),
+        A_ub=np.block([[design, -np.eye(n)], [-design, -np.eye(n)]]),
+        b_ub=np.concatenate([y, -y]),
+        bounds=[(None, None)] * 2 + [(0, None)] * n,
+        method="highs",
+    )
+    return result.fun / n
+
+
+def _huber_line(x, y, delta):
+    def cost(p):
+        r = np.abs(p[0] * x + p[1] - y)
+        return np.where(r <= delta, r**2 / 2, delta * (r - delta / 2)).mean()
+
+    return minimize(cost, np.polyfit(x, y, 1), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14}).x
+
+
+def _table(explorer):
+    """The readout as {row label: [slope, intercept, MSE, MAE]}."""
+    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", explorer.readout.value)
+    return {label: [float(v) for v in re.findall(NUMBER, cells)] for label, cells in rows}
+
+
+def _check_against_independent_numbers(explorer, index, height, delta):
+    x, y = _moved(index, height)
+    ls_m, ls_b = np.polyfit(x, y, 1)
+    hub_m, hub_b = _huber_line(x, y, delta)
+    expected = {
+        "mse": (ls_m, ls_b),
+        "huber": (hub_m, hub_b),
+    }
+    for loss, (m, b) in expected.items():
+        assert explorer.fits[loss]["m"] == pytest.approx(m, abs=1e-6)
+        assert explorer.fits[loss]["b"] == pytest.approx(b, abs=1e-6)
+    for fit in explorer.fits.values():
+        residuals = fit["m"] * x + fit["b"] - y
+        assert fit["mse"] == pytest.approx(np.mean(residuals**2), rel=1e-9)
+        assert fit["mae"] == pytest.approx(np.mean(np.abs(residuals)), rel=1e-9)
+    assert explorer.fits["mae"]["mae"] == pytest.approx(_l1_cost(x, y), rel=1e-9)
+    assert explorer.fits["mse"]["mse"] == pytest.approx(np.mean((ls_m * x + ls_b - y) ** 2), rel=1e-9)
+    # The table on show says the same, to its four decimals.
+    table = _table(explorer)
+    assert set(table) == {"best MSE line", "best Huber line", "best MAE line"}
+    for loss, label in [("mse", "best MSE line"), ("huber", "best Huber line"), ("mae", "best MAE line")]:
+        fit = explorer.fits[loss]
+        np.testing.assert_allclose(table[label], [fit["m"], fit["b"], fit["mse"], fit["mae"]], atol=5.1e-5)
+    np.testing.assert_allclose(explorer.data()[1].numpy(), y)
+
+
+def test_outlier_explorer_builds_with_the_running_example_and_an_outlier():
+    explorer = widgets.outlier_explorer()
+    assert explorer.index.value == 7
+    assert explorer.height.value == pytest.approx(6.0)
+    assert bytes(explorer.image.value).startswith(b"\x89PNG")
+    _check_against_independent_numbers(explorer, 7, 6.0, 1.0)
+    # The outlier drags the best MSE line's slope from −0.47 to positive; the MAE line keeps the clean trend.
+    assert explorer.fits["mse"]["m"] > 0
+    assert explorer.fits["mae"]["m"] < -0.4
+
+
+@pytest.mark.parametrize("height", [-7.0, -1.37, 2.5, 9.9, 13.5])
+def test_moving_the_height_slider_updates_the_picture_and_the_numbers(height):
+    explorer = widgets.outlier_explorer()
+    before_image, before_mse = explorer.image.value, explorer.fits["mse"]["mse"]
+    explorer.height.value = height
+    _check_against_independent_numbers(explorer, 7, height, 1.0)
+    assert bytes(explorer.image.value) != bytes(before_image)
+    assert explorer.fits["mse"]["mse"] != pytest.approx(before_mse)
+
+
+def test_moving_the_other_sliders_updates_the_numbers():
+    explorer = widgets.outlier_explorer()
+    explorer.index.value = 3
+    _check_against_independent_numbers(explorer, 3, 6.0, 1.0)
+    explorer.delta.value = 0.3
+    _check_against_independent_numbers(explorer, 3, 6.0, 0.3)
+    explorer.height.value = 11.0
+    _check_against_independent_numbers(explorer, 3, 11.0, 0.3)
+
+
+def test_mse_grows_faster_than_mae_as_the_outlier_moves_away():
+    explorer = widgets.outlier_explorer(height=float(RUNNING_Y[7]))
+    mse_clean, mae_clean = explorer.fits["mse"]["mse"], explorer.fits["mae"]["mae"]
+    explorer.height.value = 12.0  # squared, the outlier's error swamps the rest: a ~700-fold rise against ~16-fold
+    assert explorer.fits["mse"]["mse"] / mse_clean > 20 * explorer.fits["mae"]["mae"] / mae_clean
+
+
+def test_outlier_plot_draws_three_lines_and_moves_them_on_update():
+    fig, ax = plt.subplots()
+    x, y = _moved(2, 5.0)
+    plot = widgets.OutlierPlot(ax, torch.tensor(x), torch.tensor(y), index=2, ylim=(-3, 8))
+    assert len(ax.get_lines()) == 3
+    assert ax.get_ylim() == (-3, 8)
+    assert ax.get_title()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
+    np.testing.assert_allclose([plot.fits["mse"]["m"], plot.fits["mse"]["b"]], np.polyfit(x, y, 1), atol=1e-9)
+    mse_line = plot.lines["mse"]
+    np.testing.assert_allclose(mse_line.get_ydata(), np.polyval(np.polyfit(x, y, 1), mse_line.get_xdata()), atol=1e-9)
+    np.testing.assert_allclose(plot.points.get_offsets(), np.column_stack([x, y]))
+    x, y = _moved(5, -4.0)
+    fits = plot.update(y, index=5, delta=0.5)
+    np.testing.assert_allclose(mse_line.get_ydata(), np.polyval(np.polyfit(x, y, 1), mse_line.get_xdata()), atol=1e-9)
+    np.testing.assert_allclose(plot.ring.get_offsets(), [[5.0, -4.0]])
+    np.testing.assert_allclose([fits["huber"]["m"], fits["huber"]["b"]], _huber_line(x, y, 0.5), atol=1e-6)
+    assert ax.get_ylim() == (-3, 8)
+    plt.close(fig)
+
+
+def test_outlier_plot_without_ylim_keeps_every_point_in_view():
+    fig, ax = plt.subplots()
+    x, y = _moved(7, 40.0)
+    widgets.OutlierPlot(ax, x, y)
+    low, high = ax.get_ylim()
+    assert low < y.min()
+    assert high > 40.0
+    plt.close(fig)
+
+
+def test_explorers_reject_bad_input():
+    with pytest.raises(ValueError, match="index"):
+        widgets.outlier_explorer(index=8)
+    with pytest.raises(TypeError, match="index"):
+        widgets.outlier_explorer(index=1.5)
+    with pytest.raises(ValueError, match="height"):
+        widgets.outlier_explorer(height=1e6)
+    with pytest.raises(ValueError, match="delta"):
+        widgets.outlier_explorer(delta=0.0)
+    with pytest.raises(ValueError, match="same length"):
+        widgets.outlier_explorer([0.0, 1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="y must contain only finite"):
+        widgets.outlier_fits([0.0, 1.0, 2.0], [0.0, float("nan"), 1.0])
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match="index"):
+        widgets.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=3)
+    plot = widgets.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=2)
+    with pytest.raises(ValueError, match="same length"):
+        plot.update([0.0, 1.0])
+    with pytest.raises(ValueError, match="delta"):
+        plot.update([0.0, 1.0, 2.0], delta=-1.0)
+    plt.close(fig)
