@@ -3,6 +3,28 @@
 Each module holds one concept; import what a chapter needs from it, e.g.
 ``from lib.data import running_example``. Every public function checks its
 arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
+
+Foundations: ``data``, ``losses``, ``calculus``, ``functions``.
+Optimizers and training: ``optimizers``, ``schedules``, ``trajectory``, ``train``,
+``distributed``, ``second_order``, ``rates``, ``race``, ``networks``.
+Pictures and explorers: ``plots``, ``widgets``. Argument checks: ``validation``.
 """
 
-__all__ = ["data", "plots", "validation"]
+__all__ = [
+    "calculus",
+    "data",
+    "distributed",
+    "functions",
+    "losses",
+    "networks",
+    "optimizers",
+    "plots",
+    "race",
+    "rates",
+    "schedules",
+    "second_order",
+    "train",
+    "trajectory",
+    "validation",
+    "widgets",
+]

@@ -69,3 +69,18 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     cache.mkdir()
     (fake_root / "lib" / "new_module.py").write_text("")
     assert cache_key.refresh() is True
+
+
+def test_lib_lists_every_module(root):
+    import importlib
+
+    import lib
+
+    modules = sorted(
+        p.stem if p.is_file() else p.name
+        for p in (root / "lib").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    )
+    assert sorted(lib.__all__) == modules
+    for name in modules:
+        assert importlib.import_module(f"lib.{name}").__doc__, f"lib.{name} has no docstring"

@@ -65,8 +65,10 @@ class Adam(BaseOptimizer):
         v̂_t = v_t / (1 − β2^t)
         θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε)
 
-    The bias corrections undo the pull of the zero start: without them the
-    first steps would be far too short.
+    The bias corrections undo the pull of the zero start. Without them both
+    moments start near zero, the second more so (β2 > β1), and the first steps
+    come out too long: m_1/√v_1 = (1−β1)/√(1−β2) ≈ 3.16 times the corrected
+    step with the default betas.
 
     ``amsgrad=True`` (Reddi et al., 2018) keeps the running maximum of the raw
     second moment, ``v_t^max = max(v_{t-1}^max, v_t)``, and uses
