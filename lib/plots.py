@@ -63,10 +63,13 @@ def animation_html(anim, *, max_bytes: int = DEFAULT_MAX_BYTES, default_mode: st
     if default_mode not in ("once", "loop", "reflect"):
         raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
     limit_mb = max_bytes / 2**20 + 1  # let matplotlib finish so the error can say the size
+    fig = anim._fig
+    fig.draw_without_rendering()  # lay the figure out once, then keep that layout for every frame
+    fig.set_layout_engine("none")
     # Frames are saved at the figure's own dpi, so plt.subplots(dpi=60) shrinks them.
     with mpl.rc_context({"animation.embed_limit": limit_mb, "savefig.dpi": "figure"}):
         html = anim.to_jshtml(default_mode=default_mode)
-    plt.close(anim._fig)
+    plt.close(fig)
     size = len(html.encode())
     if size > max_bytes:
         raise ValueError(

@@ -155,7 +155,10 @@ def run_cell(ws, session_id, code, timeout=300):
     )
     outputs, deadline = [], time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message = json.loads(ws.recv())
+        frame = ws.recv()
+        if isinstance(frame, bytes):  # a comm message carrying binary buffers (widget images)
+            continue
+        message = json.loads(frame)
         if message.get("parent_header", {}).get("msg_id") != msg_id:
             continue
         if message["msg_type"] in ("stream", "error", "execute_result"):
