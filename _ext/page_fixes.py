@@ -1,0 +1,147 @@
+"""Repairs to the generated pages: names for screen readers, and two theme script errors.
+
+Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+Each repair answers something the browser tests (``tests/test_browser.py``: axe-core
+and the JavaScript console) found in markup that no chapter writes itself:
+
+* the image of a code cell's output (a figure, or the frame of a matplotlib
+  animation) gets as ``alt`` text the caption paragraph that follows the cell
+  (the chapters' convention), unless the cell already gives one;
+* an animation's frame slider gets a label;
+* ``_ext/static/widget-support.js``, loaded before the ipywidgets manager, names
+  rendered widget sliders and plots, and gives MathJax 3 the MathJax 2 call the
+  widget manager uses to typeset labels;
+* ``_ext/templates/`` overrides two theme buttons whose names did not contain their
+  visible text;
+* the toggle of a hidden cell loses an ``aria-label`` that did not contain its
+  visible text;
+* bibliography entries get the ``listitem`` role their ``list`` needs, and the
+  ``$...$`` maths of a BibTeX title is typeset instead of shown as TeX;
+* ``_ext/static/page-fixes.css`` darkens links on the light background of
+  admonitions (exercises), whose contrast was too low;
+* inline scripts that the theme adds twice are written once (a second
+  ``const THEBE_JS_URL`` is a script error), and the theme gets a default colour
+  mode (an empty one logs "Got invalid theme mode").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import pathlib
+import re
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+HERE = pathlib.Path(__file__).resolve().parent
+WIDGET_SUPPORT = "widget-support.js"  # in _ext/static, served from _static
+STYLE_SHEET = "page-fixes.css"
+DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
+ANIMATION_IMAGE = re.compile(r'<img id="(_anim_img\w+)"(?![^>]*\balt=)')
+ANIMATION_SLIDER = re.compile(r'<input id="(_anim_slider\w+)"(?![^>]*\baria-label=)')
+MAX_ALT = 300  # characters
+
+
+def configure(app: Sphinx, config) -> None:
+    config.templates_path = [str(HERE / "templates"), *config.templates_path]
+    config.html_static_path = [*config.html_static_path, str(HERE / "static")]
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+    # before the widget manager, on the pages that show widgets
+    config.nb_ipywidgets_js = {WIDGET_SUPPORT: {}, **config.nb_ipywidgets_js}
+
+
+def _cell(node: nodes.Node) -> nodes.Element | None:
+    """The code cell container that holds this node, if any."""
+    while node is not None:
+        if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
+            return node
+        node = node.parent
+    return None
+
+
+def caption(node: nodes.Node) -> str | None:
+    """The paragraph right after the code cell that holds `node`: the caption of its figure."""
+    cell = _cell(node)
+    if cell is None or cell.parent is None:
+        return None
+    index = cell.parent.index(cell)
+    following = cell.parent.children[index + 1 : index + 2]
+    if not following or not isinstance(following[0], nodes.paragraph):
+        return None
+    text = " ".join(following[0].astext().split())
+    if len(text) > MAX_ALT:
+        text = text[:MAX_ALT].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def name_outputs(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Alt text for output images and animation frames, a label for animation sliders."""
+    for image in doctree.findall(nodes.image):
+        if not image.get("alt") and (text := caption(image)):
+            image["alt"] = text
+    for raw in list(doctree.findall(nodes.raw)):
+        source = raw.astext()
+        if raw.get("format") != "html" or "_anim_img" not in source:
+            continue
+        text = caption(raw)
+        alt = html.escape(f"Animation: {text}" if text else "Animation", quote=True)
+        new = ANIMATION_IMAGE.sub(lambda match, alt=alt: f'<img id="{match[1]}" alt="{alt}"', source)
+        new = ANIMATION_SLIDER.sub(lambda match: f'<input id="{match[1]}" aria-label="Animation frame"', new)
+        if new != source:
+            raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
+
+
+def math_in_citations(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Typeset the $...$ that BibTeX titles carry (the bibliography shows them as text)."""
+    for citation in doctree.findall(nodes.citation):
+        for text in list(citation.findall(nodes.Text)):
+            if isinstance(text.parent, (nodes.math, nodes.literal, nodes.raw)) or not DOLLAR_MATH.search(text):
+                continue
+            pieces, position = [], 0
+            for match in DOLLAR_MATH.finditer(text):
+                pieces.append(nodes.Text(text[position : match.start()]))
+                pieces.append(nodes.math(match[1], match[1]))
+                position = match.end()
+            pieces.append(nodes.Text(text[position:]))
+            text.parent.replace(text, [piece for piece in pieces if not isinstance(piece, nodes.Text) or piece])
+            # the page now has equations: Sphinx loads MathJax only on pages that had some when read
+            app.env.get_domain("math").data["has_equations"][docname] = True
+
+
+def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Write each script once; fix roles and names in the page body."""
+    scripts = context.get("script_files")
+    if scripts:
+        seen, unique = set(), []
+        for script in scripts:
+            attributes = getattr(script, "attributes", None) or {}
+            filename = str(getattr(script, "filename", script) or "")  # an inline script has None or ""
+            key = (filename, tuple(sorted((k, str(v)) for k, v in attributes.items())))
+            if key not in seen:
+                seen.add(key)
+                unique.append(script)
+        scripts[:] = unique
+    body = context.get("body")
+    if body:
+        body = body.replace('role="doc-biblioentry"', 'role="listitem"')
+        # a hidden cell's toggle: its visible text ("Show code cell source") is its name
+        context["body"] = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+
+
+def setup(app: Sphinx):
+    app.connect("config-inited", configure, priority=910)  # after offline_assets sets the widget scripts
+    app.connect("doctree-resolved", name_outputs)
+    app.connect("doctree-resolved", math_in_citations)
+    app.add_css_file(STYLE_SHEET)
+    app.connect("html-page-context", fix_page, priority=900)
+    return {"version": "1.0", "env_version": _version(), "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _version() -> int:
+    """Changes with the files of _ext/, so that a change there rebuilds every page."""
+    digest = hashlib.sha256()
+    for path in sorted(pathlib.Path(__file__).parent.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.name.encode() + path.read_bytes())
+    return int(digest.hexdigest()[:8], 16)

@@ -1,0 +1,131 @@
+"""Build and test times of the book, measured in a scratch copy of the repository.
+
+Usage::
+
+    python benchmarks/build.py [--skip-test-command] [--nbval] [--serial-execution] [--keep]
+
+The repository's files (tracked and new, not ignored) are copied to a temporary
+folder (made a git repository: some tests clone it), with ``.venv`` and
+``node_modules`` linked, so nothing here touches the repository's own ``_build``.
+It then times, one after the other:
+
+* the cold build: ``make book`` from an empty ``_build`` (every notebook executed);
+* a warm rebuild with no change;
+* a rebuild after touching one chapter (its page is rewritten, its execution cached);
+* the README's test command, ``make test``, from an empty ``_build`` as in CI
+  (unless ``--skip-test-command``);
+* with ``--nbval``, ``pytest chapters`` alone: the second execution of every notebook
+  that ``make test`` ran before the build's execution became the notebooks' check;
+* with ``--serial-execution``, the cold build without ``_ext/parallel_execution.py``
+  (notebooks executed one after the other, as myst-nb does alone).
+
+and prints each time next to its goal. The goals are for this 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.site import toc_pages  # noqa: E402
+
+GOALS = {"cold build": 180, "warm rebuild": 20, "one chapter touched": 30, "make test": 600, "cold build, serial": 180}
+LINKED = (".venv", "node_modules")
+# Treat the install steps as done: the copy shares the repository's environment.
+MAKE = ["make", "-o", ".venv/.ready", "-o", "node_modules/.package-lock.json"]
+
+
+def repository_files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [name for name in listed.split("\0") if name and (ROOT / name).is_file()]
+
+
+def make_copy(target: pathlib.Path) -> None:
+    for name in repository_files():
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, destination)
+    for name in LINKED:
+        if (ROOT / name).exists():
+            (target / name).symlink_to((ROOT / name).resolve())
+    git = ["git", "-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run([*git, *command], cwd=target, check=True, capture_output=True)
+
+
+def timed(label: str, command: list[str], cwd: pathlib.Path, log: pathlib.Path) -> float:
+    start = time.perf_counter()
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(command)}\n")
+        out.flush()
+        result = subprocess.run(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=_environment())
+    seconds = time.perf_counter() - start
+    status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode}, see {log})"
+    goal = GOALS.get(label)
+    verdict = "" if goal is None else f"  goal ≤ {goal} s: {'met' if seconds <= goal else 'MISSED'}"
+    print(f"{label:<22} {seconds:8.1f} s  {status}{verdict}", flush=True)
+    return seconds
+
+
+def _environment() -> dict:
+    environment = dict(os.environ)
+    environment.pop("COURSE_SITE_DIR", None)  # the copy tests its own _build/html
+    environment.pop("COURSE_BOOK_DIR", None)
+    return environment
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-test-command", action="store_true", help="do not time `make test`")
+    parser.add_argument("--nbval", action="store_true", help="also time `pytest chapters` (nbval)")
+    parser.add_argument("--serial-execution", action="store_true", help="also time a cold build without parallel")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
+    options = parser.parse_args(argv)
+
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="course-build-"))
+    log = scratch / "benchmark.log"
+    copy = scratch / "repository"
+    make_copy(copy)
+    chapters = [page for page in toc_pages(copy) if page.startswith("chapters/")]
+    print(f"copy of the repository: {copy} ({len(chapters)} chapters in _toc.yml); log: {log}")
+    print(f"machine: {os.cpu_count()} cores")
+    try:
+        timed("cold build", [*MAKE, "book"], copy, log)
+        timed("warm rebuild", [*MAKE, "book"], copy, log)
+        notebooks = [copy / f"{page}.ipynb" for page in chapters if (copy / f"{page}.ipynb").is_file()]
+        if notebooks:
+            notebooks[-1].touch()  # its page is read and written again; its execution is cached
+            timed("one chapter touched", [*MAKE, "book"], copy, log)
+        if not options.skip_test_command:
+            shutil.rmtree(copy / "_build")
+            timed("make test", [*MAKE, "test"], copy, log)
+        if options.nbval:
+            python = str(copy / ".venv" / "bin" / "python")
+            timed("nbval on chapters", [python, "-m", "pytest", "chapters", "-q"], copy, log)
+        if options.serial_execution:
+            config = copy / "_config.yml"
+            config.write_text(config.read_text().replace("    parallel_execution: _ext\n", ""))
+            shutil.rmtree(copy / "_build", ignore_errors=True)
+            timed("cold build, serial", [*MAKE, "book"], copy, log)
+    finally:
+        if not options.keep:
+            shutil.rmtree(copy, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

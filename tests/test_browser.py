@@ -1,0 +1,384 @@
+"""The built site in a real browser: Chromium, driven by Playwright.
+
+Every page listed in ``_toc.yml`` is served from a local HTTP server (127.0.0.1,
+random port, under a GitHub Pages-like subpath) and loaded once; the tests then
+check what a reader would see: no script errors, no failed or external requests
+(every request that leaves the local server is aborted and recorded), equations
+typeset by MathJax, animations that play, widget views that render, solutions
+that open, a Colab button for the page's notebook, no serious or critical axe-core
+accessibility violation, and a search that finds a chapter. A screenshot of each
+page goes to ``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
+
+The site comes from ``$COURSE_SITE_DIR`` (default ``_build/html``; ``make book``
+builds it). Chromium is ``$COURSE_CHROMIUM`` or ``/usr/bin/chromium`` (Debian's
+package: ``apt-get install chromium``). Without it the tests skip, except under CI
+(``$CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import os
+import pathlib
+import re
+import shutil
+import threading
+import urllib.parse
+
+import pytest
+import yaml
+
+from benchmarks.site import book_dir, site_dir, toc_pages
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SITE = site_dir()
+BOOK = book_dir()
+SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SUBPATH = "/optimization-for-ml/"  # GitHub Pages serves a project site under its name
+PAGES = toc_pages()
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+TIMEOUT_MS = 20_000
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _unavailable(reason: str):
+    """Skip locally; under CI a missing prerequisite is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _chromium() -> str | None:
+    candidate = os.environ.get("COURSE_CHROMIUM") or "/usr/bin/chromium"
+    return candidate if os.access(candidate, os.X_OK) else shutil.which("chromium")
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+class _SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve the site folder under SUBPATH only; anything else is a 404."""
+
+    def translate_path(self, path):
+        parsed = urllib.parse.urlsplit(path).path
+        if not parsed.startswith(SUBPATH):
+            return str(SITE / "__outside_the_site__")
+        return super().translate_path("/" + parsed[len(SUBPATH) :])
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (SITE / "index.html").is_file():
+        _unavailable(f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)")
+    handler = functools.partial(_SiteHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{SUBPATH}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = _chromium()
+    if chromium is None:
+        _unavailable("Chromium not found: install it with `apt-get install chromium` (or set COURSE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright not installed: `pip install -r requirements.txt`")
+    if not AXE.is_file():
+        _unavailable(f"{AXE} missing: run `npm ci`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclasses.dataclass
+class PageReport:
+    """What one page showed in the browser."""
+
+    url: str
+    console_errors: list[str] = dataclasses.field(default_factory=list)
+    failed_requests: list[str] = dataclasses.field(default_factory=list)
+    external_requests: list[str] = dataclasses.field(default_factory=list)
+    math: dict = dataclasses.field(default_factory=dict)
+    animations: list[dict] = dataclasses.field(default_factory=list)
+    widgets: list[dict] = dataclasses.field(default_factory=list)
+    solutions: list[dict] = dataclasses.field(default_factory=list)
+    colab_links: list[str] = dataclasses.field(default_factory=list)
+    violations: list[dict] = dataclasses.field(default_factory=list)
+    screenshot: pathlib.Path | None = None
+
+
+# JavaScript run in the page. Each returns plain data for the report.
+MATH_JS = r"""() => {
+  const ignored = 'pre, code, script, style, .cell_output, mjx-container, mjx-assistive-mml, .highlight';
+  // $$...$$, \\( \\) \\[ \\], or $x$ / $...$ with no space inside the dollars
+  const tex = new RegExp(String.raw`\$\$|\\\(|\\\)|\\\[|\\\]|\$[^$\s]([^$]*[^$\s])?\$`);
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const raw = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest(ignored) || !parent.offsetParent) continue;
+    const text = node.textContent;
+    if (tex.test(text)) raw.push(text.trim().slice(0, 80));
+  }
+  const elements = [...document.querySelectorAll('.math')];
+  return {
+    elements: elements.length,
+    typeset: elements.filter(e => e.querySelector('mjx-container')).length,
+    errors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 80)),
+    raw: raw,
+  };
+}"""
+
+WIDGETS_JS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+.map(s => {
+  const view = s.previousElementSibling;
+  const rendered = view && view.classList.contains('widget-subarea') ? view : null;
+  return {
+    model: JSON.parse(s.textContent).model_id,
+    rendered: !!rendered && rendered.querySelectorAll('.jupyter-widgets, .widget-output, .lm-Widget').length > 0,
+    errors: rendered ? rendered.querySelectorAll('.jupyter-widgets-error, .widget-error').length : 0,
+  };
+})"""
+
+WIDGETS_SETTLED_JS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+  .every(s => s.previousElementSibling && s.previousElementSibling.classList.contains('widget-subarea')
+              && s.previousElementSibling.children.length > 0)"""
+
+
+def _load_page(browser, base_url: str, page_name: str) -> PageReport:
+    report = PageReport(url=base_url + page_name + ".html")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+
+    def route(route):
+        url = route.request.url
+        if url.startswith(base_url):
+            route.continue_()
+        else:
+            report.external_requests.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda message: message.type == "error" and report.console_errors.append(message.text))
+    page.on("pageerror", lambda error: report.console_errors.append(f"uncaught: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: (
+            request.url.startswith(base_url) and report.failed_requests.append(f"{request.url} ({request.failure})")
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400 and report.failed_requests.append(f"{response.url} ({response.status})")
+        ),
+    )
+    page.goto(report.url, wait_until="load")
+    try:
+        page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=10_000)
+        page.evaluate("() => window.MathJax && MathJax.startup.promise")
+    except Exception:  # the equation test reports what was not typeset
+        report.console_errors.append("MathJax did not start")
+    try:
+        page.wait_for_function(WIDGETS_SETTLED_JS, timeout=10_000)
+    except Exception:  # the widget test reports what did not render
+        pass
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(400)  # the theme updates tab stops 300 ms after the page changes
+
+    report.math = page.evaluate(MATH_JS)
+    report.widgets = page.evaluate(WIDGETS_JS)
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    report.violations = [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [node["target"] for node in violation["nodes"]][:5],
+        }
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    # after axe: a full-page screenshot resizes the window, and the theme updates the
+    # page (tab stops of scrollable code) a moment after a resize
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
+    page.screenshot(path=str(report.screenshot), full_page=True)
+
+    report.colab_links = page.eval_on_selector_all(
+        "a[href*='colab.research.google.com']", "links => links.map(a => a.href)"
+    )
+    report.animations = _play_animations(page)
+    report.solutions = _open_solutions(page)
+    context.close()
+    return report
+
+
+def _play_animations(page) -> list[dict]:
+    """Click each animation's Play button; record whether the frame changed."""
+    results = []
+    for animation in page.query_selector_all("div.animation"):
+        image = animation.query_selector("img")
+        before = image.get_attribute("src")
+        animation.query_selector("button[title='Play']").click()
+        try:
+            page.wait_for_function("([img, before]) => img.src !== before", arg=[image, before], timeout=5_000)
+            changed = True
+        except Exception:
+            changed = False
+        animation.query_selector("button[title='Pause']").click()
+        results.append({"id": image.get_attribute("id"), "frame_changed": changed})
+    return results
+
+
+def _open_solutions(page) -> list[dict]:
+    """Click each solution's toggle; record whether its body was hidden, then shown."""
+    results = []
+    for solution in page.query_selector_all("div.solution"):
+        title = solution.query_selector(".admonition-title")
+        body = solution.query_selector("section, .admonition-title ~ *")
+        hidden_before = body is not None and not body.is_visible()
+        (solution.query_selector("button.toggle-button") or title).click()
+        try:
+            body.wait_for_element_state("visible", timeout=3_000)
+            shown = True
+        except Exception:
+            shown = False
+        results.append({"title": title.inner_text() if title else "", "hidden": hidden_before, "shown": shown})
+    return results
+
+
+@pytest.fixture(scope="module")
+def reports(browser, base_url):
+    """Load each page once, on first use, and keep what it showed."""
+    cache: dict[str, PageReport] = {}
+
+    def get(page_name: str) -> PageReport:
+        if page_name not in cache:
+            cache[page_name] = _load_page(browser, base_url, page_name)
+        return cache[page_name]
+
+    return get
+
+
+# ---------------------------------------------------------------- tests, one per page and concern
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_page_loads_without_errors(reports, page_name):
+    report = reports(page_name)
+    assert not report.console_errors, f"{report.url}: JavaScript errors: {report.console_errors}"
+    assert not report.failed_requests, f"{report.url}: failed requests: {report.failed_requests}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_page_requests_no_other_host(reports, page_name):
+    report = reports(page_name)
+    assert not report.external_requests, f"{report.url}: requests to other hosts: {report.external_requests}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_every_equation_is_typeset(reports, page_name):
+    math = reports(page_name).math
+    assert math["typeset"] == math["elements"], f"{math['elements'] - math['typeset']} equations not typeset"
+    assert not math["errors"], f"MathJax errors: {math['errors']}"
+    assert not math["raw"], f"TeX left as text: {math['raw']}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_every_animation_plays(reports, page_name):
+    report = reports(page_name)
+    expected = (SITE / f"{page_name}.html").read_text(encoding="utf-8").count('<div class="animation">')
+    assert len(report.animations) == expected
+    stuck = [animation["id"] for animation in report.animations if not animation["frame_changed"]]
+    assert not stuck, f"{report.url}: clicking Play did not change the frame of {stuck}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_every_widget_view_renders(reports, page_name):
+    report = reports(page_name)
+    expected = (
+        (SITE / f"{page_name}.html").read_text(encoding="utf-8").count("application/vnd.jupyter.widget-view+json")
+    )
+    assert len(report.widgets) == expected
+    broken = [widget["model"] for widget in report.widgets if not widget["rendered"] or widget["errors"]]
+    assert not broken, f"{report.url}: widget views not rendered: {broken}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_solutions_open_when_clicked(reports, page_name):
+    report = reports(page_name)
+    expected = len(re.findall(r'<div class="solution\b', (SITE / f"{page_name}.html").read_text(encoding="utf-8")))
+    assert len(report.solutions) == expected
+    for solution in report.solutions:
+        assert solution["hidden"], f"{report.url}: solution {solution['title']!r} is open before a click"
+        assert solution["shown"], f"{report.url}: solution {solution['title']!r} did not open when clicked"
+
+
+def _expected_colab_url(page_name: str) -> str:
+    config = yaml.safe_load((BOOK / "_config.yml").read_text())
+    repository = urllib.parse.urlsplit(config["repository"]["url"]).path.strip("/")
+    branch = config["repository"].get("branch", "main")
+    book_path = (config["repository"].get("path_to_book") or "").strip("/")
+    notebook = f"{book_path}/{page_name}.ipynb" if book_path else f"{page_name}.ipynb"
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    return f"{colab}/github/{repository}/blob/{branch}/{notebook}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_colab_button_opens_this_notebook(reports, page_name):
+    report = reports(page_name)
+    if not (BOOK / f"{page_name}.ipynb").is_file():
+        assert not report.colab_links, f"{report.url} is no notebook but links to Colab: {report.colab_links}"
+        return
+    assert report.colab_links == [_expected_colab_url(page_name)]
+    path = report.colab_links[0].split("/blob/", 1)[1].split("/", 1)[1]
+    assert (BOOK / path).is_file(), f"the Colab link points to {path}, which is not in the repository"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_no_serious_accessibility_violation(reports, page_name):
+    report = reports(page_name)
+    assert not report.violations, f"{report.url}: axe-core violations: {report.violations}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_screenshot_written(reports, page_name):
+    screenshot = reports(page_name).screenshot
+    assert screenshot.is_file(), f"no screenshot at {screenshot}"
+    assert screenshot.stat().st_size > 10_000, f"{screenshot} is too small to show the page"
+    print(f"screenshot: {screenshot}")
+
+
+def test_search_finds_a_chapter(browser, base_url):
+    chapters = [page for page in PAGES if page.startswith("chapters/")]
+    if not chapters:
+        pytest.skip("no chapter in _toc.yml yet")
+    chapter = chapters[0]
+    title = re.search(r"<title>(.*?)(?: &#8212;|</title>)", (SITE / f"{chapter}.html").read_text(encoding="utf-8"))
+    words = [word for word in re.findall(r"[A-Za-z]{5,}", title.group(1))] if title else []
+    assert words, f"no searchable word in the title of {chapter}"
+    context = browser.new_context(service_workers="block")
+    external = []
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
+    page = context.new_page()
+    page.on("request", lambda request: request.url.startswith(base_url) or external.append(request.url))
+    page.goto(f"{base_url}search.html?q={words[0]}", wait_until="load")
+    link = page.wait_for_selector(f"#search-results a[href*='{chapter}']", timeout=TIMEOUT_MS)
+    assert link is not None
+    assert not external
+    context.close()
