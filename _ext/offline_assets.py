@@ -140,10 +140,11 @@ def setup(app: Sphinx):
     app.connect("builder-inited", check_packages)
     app.connect("doctree-resolved", local_font_awesome)
     app.connect("build-finished", copy_assets)
-    return {"version": "1.0", "env_version": _version(), "parallel_read_safe": True, "parallel_write_safe": True}
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}
 
 
-def _version() -> int:
+def extensions_version() -> int:
     """Changes with the files of _ext/, so that a change there rebuilds every page."""
     digest = hashlib.sha256()
     for path in sorted(pathlib.Path(__file__).parent.rglob("*")):

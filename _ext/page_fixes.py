@@ -26,12 +26,12 @@ and the JavaScript console) found in markup that no chapter writes itself:
 
 from __future__ import annotations
 
-import hashlib
 import html
 import pathlib
 import re
 
 from docutils import nodes
+from offline_assets import extensions_version
 from sphinx.application import Sphinx
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -135,13 +135,5 @@ def setup(app: Sphinx):
     app.connect("doctree-resolved", math_in_citations)
     app.add_css_file(STYLE_SHEET)
     app.connect("html-page-context", fix_page, priority=900)
-    return {"version": "1.0", "env_version": _version(), "parallel_read_safe": True, "parallel_write_safe": True}
-
-
-def _version() -> int:
-    """Changes with the files of _ext/, so that a change there rebuilds every page."""
-    digest = hashlib.sha256()
-    for path in sorted(pathlib.Path(__file__).parent.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.name.encode() + path.read_bytes())
-    return int(digest.hexdigest()[:8], 16)
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -140,10 +140,9 @@ def test_vendored_style_sheets_find_their_fonts():
 
 def test_extension_patterns_match_what_matplotlib_writes():
     """The build rewrites matplotlib's animation markup; a matplotlib upgrade must not slip past it."""
+    import offline_assets
+    import page_fixes
     from matplotlib import _animation_data
-
-    import _ext.offline_assets as offline_assets
-    import _ext.page_fixes as page_fixes
 
     assert offline_assets.CDN_FONT_AWESOME.search(_animation_data.JS_INCLUDE)
     template = _animation_data.DISPLAY_TEMPLATE.format(
@@ -264,7 +263,7 @@ def _cell(*outputs):
 
 
 def test_an_output_image_takes_the_caption_paragraph_after_its_cell():
-    import _ext.page_fixes as page_fixes
+    import page_fixes
 
     captioned, uncaptioned, explicit = nodes.image(uri="a.png"), nodes.image(uri="b.png"), nodes.image(uri="c.png")
     explicit["alt"] = "Given by the author"
@@ -283,9 +282,8 @@ def test_an_output_image_takes_the_caption_paragraph_after_its_cell():
 
 
 def test_an_animation_gets_alt_text_and_a_labelled_slider():
+    import page_fixes
     from matplotlib import _animation_data
-
-    import _ext.page_fixes as page_fixes
 
     markup = _animation_data.DISPLAY_TEMPLATE.format(
         id="k1", Nframes=2, fill_frames="", interval=100, once_checked="", loop_checked="", reflect_checked=""
@@ -300,7 +298,7 @@ def test_an_animation_gets_alt_text_and_a_labelled_slider():
 def test_dollar_maths_in_a_citation_becomes_an_equation():
     import types
 
-    import _ext.page_fixes as page_fixes
+    import page_fixes
 
     citation = nodes.citation()
     citation += nodes.paragraph(text="A method with rate $O(1/k^2)$ and $n$ steps. Costs 5 dollars.")
