@@ -14,8 +14,8 @@ It then times, one after the other:
 * a rebuild after touching one chapter (its page is rewritten, its execution cached);
 * the README's test command, ``make test``, from an empty ``_build`` as in CI
   (unless ``--skip-test-command``);
-* with ``--nbval``, ``pytest chapters`` alone: the second execution of every notebook
-  that ``make test`` ran before the build's execution became the notebooks' check;
+* with ``--nbval``, ``pytest chapters`` alone: what executing every notebook under
+  nbval costs (``make test`` does it once and the build reuses those runs);
 * with ``--serial-execution``, the cold build without ``_ext/parallel_execution.py``
   (notebooks executed one after the other, as myst-nb does alone).
 
