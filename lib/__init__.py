@@ -6,7 +6,7 @@ arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
 
 Foundations: ``data``, ``losses``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``trajectory``, ``train``,
-``distributed``, ``second_order``, ``rates``, ``race``, ``networks``.
+``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``widgets``. Argument checks: ``validation``.
 """
 
@@ -20,6 +20,7 @@ __all__ = [
     "optimizers",
     "plots",
     "race",
+    "race_pictures",
     "rates",
     "schedules",
     "second_order",

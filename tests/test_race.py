@@ -14,19 +14,8 @@ from matplotlib.animation import FuncAnimation
 
 from lib import functions
 from lib.plots import animation_html
-from lib.race import (
-    Contender,
-    RaceResult,
-    animate,
-    contender,
-    explorer,
-    hyper_parameters,
-    leaderboard,
-    plot,
-    plot_values,
-    race,
-    tune,
-)
+from lib.race import Contender, RaceResult, contender, hyper_parameters, leaderboard, race, tune
+from lib.race_pictures import animate, explorer, plot, plot_values
 
 pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 
