@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr, scalar_dtype
+from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
 from lib.optimizers.sgd import decayed_gradient
-from lib.validation import check_real
 
 
 def adadelta_update(
@@ -55,6 +54,8 @@ class Adadelta(BaseOptimizer):
     eps=1e-6, weight_decay=0, *, maximize=False)``.
     """
 
+    unit_interval = ("rho",)
+
     def __init__(
         self,
         params,
@@ -67,14 +68,6 @@ class Adadelta(BaseOptimizer):
     ) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
-
-    def _check_hyperparameters(self, hyper: dict) -> dict:
-        hyper["lr"] = check_lr(hyper["lr"])
-        hyper["rho"] = check_real("rho", hyper["rho"], low=0.0, high=1.0)
-        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
-        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
-        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
-        return hyper
 
     def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]

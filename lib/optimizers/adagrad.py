@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr, scalar_dtype
+from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
 from lib.optimizers.sgd import decayed_gradient
-from lib.validation import check_real
 
 
 def adagrad_update(
@@ -86,17 +85,6 @@ class Adagrad(BaseOptimizer):
         state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
         state["sum"] = torch.full_like(param, group["initial_accumulator_value"], memory_format=torch.preserve_format)
         return state
-
-    def _check_hyperparameters(self, hyper: dict) -> dict:
-        hyper["lr"] = check_lr(hyper["lr"])
-        hyper["lr_decay"] = check_real("lr_decay", hyper["lr_decay"], low=0.0)
-        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
-        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
-        hyper["initial_accumulator_value"] = check_real(
-            "initial_accumulator_value", hyper["initial_accumulator_value"], low=0.0
-        )
-        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
-        return hyper
 
     def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, check_betas, check_flag, check_lr, scalar_dtype
+from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
 from lib.optimizers.sgd import decayed_gradient
-from lib.validation import check_real
 
 
 def adam_update(
@@ -107,16 +106,6 @@ class Adam(BaseOptimizer):
             decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
-
-    def _check_hyperparameters(self, hyper: dict) -> dict:
-        hyper["lr"] = check_lr(hyper["lr"])
-        hyper["betas"] = check_betas(hyper["betas"])
-        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
-        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
-        hyper["amsgrad"] = check_flag("amsgrad", hyper["amsgrad"])
-        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
-        hyper["decoupled_weight_decay"] = check_flag("decoupled_weight_decay", hyper["decoupled_weight_decay"])
-        return hyper
 
     def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

@@ -2,10 +2,11 @@
 
 Defined in chapter 10 (*Adaptive methods*); the SGD of chapters 5 and 9 uses it too.
 
-A subclass of :class:`BaseOptimizer` only says how to check its hyper-parameters
-(``_check_hyperparameters``) and how to update the parameters of one group
-(``_update_group``); the arithmetic for one parameter lives in a plain function
-next to each class, as in ``torch/optim``.
+A subclass of :class:`BaseOptimizer` only says how to update the parameters of one
+group (``_update_group``) and, where it has one, which hyper-parameters must lie in
+[0, 1] (``unit_interval``); the base class checks every hyper-parameter by its name.
+The arithmetic for one parameter lives in a plain function next to each class, as
+in ``torch/optim``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ def check_betas(value) -> tuple[float, float]:
     if len(value) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got {len(value)} values")
     return tuple(check_real(f"betas[{i}]", value[i], low=0.0, high=1.0, high_open=True) for i in range(2))
+
+
+FLAGS = frozenset({"maximize", "amsgrad", "nesterov", "centered", "decoupled_weight_decay"})
+"""The hyper-parameters that are switches."""
 
 
 WORKSPACE_MIN_BYTES = 1 << 16
@@ -106,9 +111,27 @@ class BaseOptimizer(Optimizer):
     def __init__(self, params, defaults: dict) -> None:
         super().__init__(params, self._check_hyperparameters(dict(defaults)))
 
+    unit_interval: tuple[str, ...] = ()
+    """Hyper-parameters that must also be at most 1 (Adadelta's rho, RMSprop's alpha, SGD's dampening)."""
+
     def _check_hyperparameters(self, hyper: dict) -> dict:
-        """Return ``hyper`` with each known hyper-parameter checked and normalised."""
-        raise NotImplementedError
+        """Return ``hyper`` with every hyper-parameter checked and normalised.
+
+        ``lr`` and ``betas`` have rules of their own; the names in :data:`FLAGS` must be
+        ``True`` or ``False``; every other one is a finite real ``>= 0`` (and ``<= 1`` if it
+        is in :attr:`unit_interval`). A subclass extends this for rules that tie several
+        hyper-parameters together.
+        """
+        for key, value in hyper.items():
+            if key == "lr":
+                hyper[key] = check_lr(value)
+            elif key == "betas":
+                hyper[key] = check_betas(value)
+            elif key in FLAGS:
+                hyper[key] = check_flag(key, value)
+            else:
+                hyper[key] = check_real(key, value, low=0.0, high=1.0 if key in self.unit_interval else None)
+        return hyper
 
     def add_param_group(self, param_group: dict) -> None:
         if not isinstance(param_group, dict):

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr, scalar_dtype
+from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
 from lib.optimizers.sgd import decayed_gradient
-from lib.validation import check_real
 
 
 def rmsprop_update(
@@ -66,6 +65,8 @@ class RMSprop(BaseOptimizer):
     eps=1e-8, weight_decay=0, momentum=0, centered=False, *, maximize=False)``.
     """
 
+    unit_interval = ("alpha",)
+
     def __init__(
         self,
         params,
@@ -88,16 +89,6 @@ class RMSprop(BaseOptimizer):
             maximize=maximize,
         )
         super().__init__(params, defaults)
-
-    def _check_hyperparameters(self, hyper: dict) -> dict:
-        hyper["lr"] = check_lr(hyper["lr"])
-        hyper["alpha"] = check_real("alpha", hyper["alpha"], low=0.0, high=1.0)
-        hyper["eps"] = check_real("eps", hyper["eps"], low=0.0)
-        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
-        hyper["momentum"] = check_real("momentum", hyper["momentum"], low=0.0)
-        hyper["centered"] = check_flag("centered", hyper["centered"])
-        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
-        return hyper
 
     def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
         lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]

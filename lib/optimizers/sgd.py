@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, check_flag, check_lr
-from lib.validation import check_real
+from lib.optimizers.base import BaseOptimizer, Workspace
 
 
 def decayed_gradient(
@@ -104,13 +103,10 @@ class SGD(BaseOptimizer):
         )
         super().__init__(params, defaults)
 
+    unit_interval = ("dampening",)
+
     def _check_hyperparameters(self, hyper: dict) -> dict:
-        hyper["lr"] = check_lr(hyper["lr"])
-        hyper["momentum"] = check_real("momentum", hyper["momentum"], low=0.0)
-        hyper["dampening"] = check_real("dampening", hyper["dampening"], low=0.0, high=1.0)
-        hyper["weight_decay"] = check_real("weight_decay", hyper["weight_decay"], low=0.0)
-        hyper["nesterov"] = check_flag("nesterov", hyper["nesterov"])
-        hyper["maximize"] = check_flag("maximize", hyper["maximize"])
+        hyper = super()._check_hyperparameters(hyper)
         if hyper["nesterov"] and (hyper["momentum"] == 0 or hyper["dampening"] != 0):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
         return hyper
