@@ -1,4 +1,4 @@
-"""requirements.txt pins every direct dependency, and the environment agrees."""
+"""requirements.txt pins every direct dependency, constraints.txt the rest, and the environment agrees."""
 
 import pathlib
 import re
@@ -40,3 +40,25 @@ def test_installed_versions_match_the_pins():
 def test_pip_check_passes():
     result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def constraints() -> dict[str, str]:
+    found = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([\w.+-]+)", line)
+            assert match, f"not pinned with ==: {line!r}"
+            found[canonical(match.group(1))] = match.group(2)
+    return found
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_constraints_agree_with_the_requirements():
+    locked = constraints()
+    for name, pinned in pins().items():
+        held = locked.get(canonical(name))
+        assert held == pinned, f"{name}: requirements.txt has {pinned}, constraints.txt {held}"

@@ -1,4 +1,4 @@
-"""Clear the notebook execution cache when lib/ or requirements.txt change.
+"""Clear the notebook execution cache when lib/, requirements.txt or constraints.txt change.
 
 jupyter-cache keys each notebook on its cell sources only, so a change in the
 `lib` package the notebooks import, or in a pinned dependency, would otherwise
@@ -18,7 +18,7 @@ KEY_FILE = ROOT / "_build" / ".jupyter_cache.key"
 
 def current_key() -> str:
     digest = hashlib.sha256()
-    for path in [ROOT / "requirements.txt", *sorted((ROOT / "lib").rglob("*.py"))]:
+    for path in [ROOT / "requirements.txt", ROOT / "constraints.txt", *sorted((ROOT / "lib").rglob("*.py"))]:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -37,4 +37,4 @@ def refresh() -> bool:
 
 if __name__ == "__main__":
     if refresh():
-        print("lib/ or requirements.txt changed: notebooks will be re-executed")
+        print("lib/ or the requirements changed: notebooks will be re-executed")

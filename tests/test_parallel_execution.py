@@ -1,0 +1,64 @@
+"""The book build never hangs on a stuck cell: it fails, naming the notebook and the cell.
+
+Builds a two-notebook scratch book with the course's own configuration and local
+extensions (so the uncached notebooks go through ``_ext/parallel_execution.py``), one of
+whose cells outlasts the cell timeout.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import nbformat
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TIMEOUT = 4  # seconds per cell in the scratch book; the course's own is in _config.yml
+
+
+def notebook(path: pathlib.Path, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}")]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(nb, str(path))
+
+
+def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "references.bib", book)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["timeout"] <= 180, "a stuck cell must fail well before 10 minutes"
+    config["execute"]["timeout"] = TIMEOUT
+    config["only_build_toc_files"] = True
+    (book / "_config.yml").write_text(yaml.safe_dump(config))
+    (book / "_toc.yml").write_text(
+        yaml.safe_dump({"format": "jb-book", "root": "index", "chapters": [{"file": "quick"}, {"file": "stuck"}]})
+    )
+    (book / "index.md").write_text("# Scratch book\n")
+    notebook(book / "quick.ipynb", "print(1 + 1)")
+    notebook(book / "stuck.ipynb", "x = 1", "import time\ntime.sleep(600)  # the stuck cell", "print(x)")
+    node_modules = ROOT / "node_modules"
+    if node_modules.is_dir():
+        (book / "node_modules").symlink_to(node_modules)
+
+    began = time.monotonic()
+    result = subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "jupyter-book"), "build", str(book), "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    seconds = time.monotonic() - began
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-3000:]
+    assert "stuck.ipynb" in log, log[-3000:]
+    assert "time.sleep(600)  # the stuck cell" in log, log[-3000:]
+    assert "CellTimeoutError" in log or "timed out" in log.lower(), log[-3000:]
+    assert seconds < 120, f"the build took {seconds:.0f} s to report a {TIMEOUT} s cell timeout"
