@@ -8,6 +8,7 @@ Foundations: ``data``, ``losses``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``trajectory``, ``train``,
 ``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``widgets``. Argument checks: ``validation``.
+The torch releases the course is tested with: ``versions``.
 """
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "train",
     "trajectory",
     "validation",
+    "versions",
     "widgets",
 ]

@@ -5,13 +5,13 @@ here is linear in the iterates, so along each eigenvector of ``A`` (eigenvalue `
 the error shrinks by a fixed factor per step: the method's *rate* is the worst such
 factor over the eigenvalues, i.e. the spectral radius of its iteration matrix.
 
-* :func:`gd_rate` — gradient descent ``x ← x − α∇f``: ``max |1 − αλ|``;
-* :func:`heavy_ball_rate` — ``x_{k+1} = x_k − α∇f(x_k) + β(x_k − x_{k−1})``: the largest
-  root modulus of ``z² − (1 + β − αλ) z + β``;
+* :func:`gd_rate` — gradient descent ``x ← x − η∇f``: ``max |1 − ηλ|``;
+* :func:`heavy_ball_rate` — ``x_{k+1} = x_k − η∇f(x_k) + β(x_k − x_{k−1})``: the largest
+  root modulus of ``z² − (1 + β − ηλ) z + β``;
 * :func:`nesterov_rate` — look-ahead momentum: the largest root modulus of
-  ``z² − (1 + β)(1 − αλ) z + β(1 − αλ)``;
-* :func:`gd_optimal` — ``α = 2 / (λ₁ + λₙ)``, rate ``(κ − 1) / (κ + 1)``;
-* :func:`heavy_ball_optimal` — ``α = (2 / (√λ₁ + √λₙ))²``,
+  ``z² − (1 + β)(1 − ηλ) z + β(1 − ηλ)``;
+* :func:`gd_optimal` — ``η = 2 / (λ₁ + λₙ)``, rate ``(κ − 1) / (κ + 1)``;
+* :func:`heavy_ball_optimal` — ``η = (2 / (√λ₁ + √λₙ))²``,
   ``β = ((√λₙ − √λ₁) / (√λₙ + √λ₁))²``, rate ``(√κ − 1) / (√κ + 1)``;
 * :func:`contraction_rate` — the rate measured from a run: the geometric mean of
   ``e_{k+1} / e_k`` over the late steps of a sequence of errors.
@@ -94,7 +94,7 @@ def _extremes(lambda_min, lambda_max) -> tuple[float, float]:
 
 
 def gd_optimal(lambda_min: float, lambda_max: float) -> Settings:
-    """Best constant step for gradient descent: ``α = 2 / (λ₁ + λₙ)``, rate ``(κ − 1) / (κ + 1)``."""
+    """Best constant step for gradient descent: ``η = 2 / (λ₁ + λₙ)``, rate ``(κ − 1) / (κ + 1)``."""
     lambda_min, lambda_max = _extremes(lambda_min, lambda_max)
     kappa = lambda_max / lambda_min
     return Settings(lr=2 / (lambda_min + lambda_max), momentum=0.0, rate=(kappa - 1) / (kappa + 1))

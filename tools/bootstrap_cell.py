@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from lib.plots import use_style
+from lib.versions import torch_note
 
 SEED = 0
 random.seed(SEED)
@@ -33,3 +34,5 @@ np.random.seed(SEED)
 torch.manual_seed(SEED)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 use_style()
+if torch_note(torch.__version__):
+    print(torch_note(torch.__version__))

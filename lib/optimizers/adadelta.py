@@ -37,17 +37,17 @@ def adadelta_update(
 class Adadelta(BaseOptimizer):
     """AdaDelta (Zeiler, 2012), as ``torch.optim.Adadelta`` computes it.
 
-    With learning rate γ, decay ρ, eps ε and weight decay λ, step t does::
+    With learning rate η, decay ρ, eps ε and weight decay ω, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize)
         v_t = ρ v_{t-1} + (1 − ρ) g_t²            (v_0 = 0)
         Δ_t = √(u_{t-1} + ε) / √(v_t + ε) · g_t   (u_0 = 0)
         u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
-        θ_t = θ_{t-1} − γ Δ_t
+        θ_t = θ_{t-1} − η Δ_t
 
     The ratio of two root-mean-squares gives each coordinate a step with the
     units of θ. Where the paper differs: Zeiler's AdaDelta has no learning
-    rate at all; torch multiplies the step by γ, and its default ``lr=1.0``
+    rate at all; torch multiplies the step by η, and its default ``lr=1.0``
     gives the paper's method.
 
     Arguments and defaults are torch's: ``Adadelta(params, lr=1.0, rho=0.9,

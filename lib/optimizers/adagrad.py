@@ -37,16 +37,16 @@ def adagrad_update(
 class Adagrad(BaseOptimizer):
     """AdaGrad (Duchi, Hazan & Singer, 2011), as ``torch.optim.Adagrad`` computes it.
 
-    With learning rate γ, learning-rate decay η, weight decay λ and eps ε, step t does::
+    With learning rate η, learning-rate decay ν, weight decay ω and eps ε, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
-        γ_t = γ / (1 + (t − 1) η)
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize)
+        η_t = η / (1 + (t − 1) ν)
         s_t = s_{t-1} + g_t²                      (s_0 = initial_accumulator_value)
-        θ_t = θ_{t-1} − γ_t g_t / (√s_t + ε)
+        θ_t = θ_{t-1} − η_t g_t / (√s_t + ε)
 
     Coordinates that have seen large gradients take small steps; since s_t only
     grows, every step size shrinks for ever. Where the paper differs: Duchi et
-    al. have no learning-rate decay (η = 0 here) and call ε δ. One torch.optim
+    al. have no learning-rate decay (ν = 0 here) and call ε δ. One torch.optim
     quirk is not copied: torch starts every group's s_0 at the constructor's
     ``initial_accumulator_value`` even when a group sets its own; here each
     group's own value is used.

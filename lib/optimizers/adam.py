@@ -55,14 +55,14 @@ def adam_update(
 class Adam(BaseOptimizer):
     """Adam (Kingma & Ba, 2015), as ``torch.optim.Adam`` computes it.
 
-    With learning rate γ, betas (β1, β2), eps ε and weight decay λ, step t does::
+    With learning rate η, betas (β1, β2), eps ε and weight decay ω, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize; no λ term if decoupled)
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize; no ω term if decoupled)
         m_t = β1 m_{t-1} + (1 − β1) g_t           (m_0 = 0)
         v_t = β2 v_{t-1} + (1 − β2) g_t²          (v_0 = 0)
         m̂_t = m_t / (1 − β1^t)
         v̂_t = v_t / (1 − β2^t)
-        θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε)
+        θ_t = θ_{t-1} − η m̂_t / (√v̂_t + ε)
 
     The bias corrections undo the pull of the zero start. Without them both
     moments start near zero, the second more so (β2 > β1), and the first steps
@@ -76,8 +76,8 @@ class Adam(BaseOptimizer):
     the maximum.
 
     ``decoupled_weight_decay=True`` gives AdamW (see :class:`AdamW`): the
-    gradient carries no λ term and the step starts with
-    ``θ_{t-1} ← (1 − γλ) θ_{t-1}``.
+    gradient carries no ω term and the step starts with
+    ``θ_{t-1} ← (1 − ηω) θ_{t-1}``.
 
     Arguments and defaults are torch's: ``Adam(params, lr=1e-3, betas=(0.9, 0.999),
     eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False,
@@ -141,17 +141,17 @@ class AdamW(Adam):
     Step t first shrinks the parameters, then takes a plain Adam step whose
     gradient carries no weight-decay term::
 
-        θ_{t-1} ← (1 − γλ) θ_{t-1}
+        θ_{t-1} ← (1 − ηω) θ_{t-1}
         g_t = ∇f(θ_{t-1})                         (−∇f when maximize)
         m_t = β1 m_{t-1} + (1 − β1) g_t
         v_t = β2 v_{t-1} + (1 − β2) g_t²
-        θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε),   m̂_t = m_t / (1 − β1^t),  v̂_t = v_t / (1 − β2^t)
+        θ_t = θ_{t-1} − η m̂_t / (√v̂_t + ε),   m̂_t = m_t / (1 − β1^t),  v̂_t = v_t / (1 − β2^t)
 
-    With Adam's L2 form the decay λθ passes through the adaptive scaling, so
+    With Adam's L2 form the decay ωθ passes through the adaptive scaling, so
     large weights with large gradients are barely decayed; decoupling applies
-    it evenly. Where the paper differs: Loshchilov & Hutter scale λ by the
-    schedule multiplier η_t only (``θ ← θ − η_t λ θ``); torch multiplies it by
-    the learning rate γ, so the decay follows any learning-rate schedule.
+    it evenly. Where the paper differs: Loshchilov & Hutter scale ω by their
+    schedule multiplier only (``θ ← θ − s_t ω θ``, s_t the multiplier); torch
+    multiplies it by the learning rate η, so the decay follows any schedule.
 
     Arguments and defaults are torch's: ``AdamW(params, lr=1e-3, betas=(0.9, 0.999),
     eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False)``.

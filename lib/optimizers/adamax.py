@@ -37,12 +37,12 @@ def adamax_update(
 class Adamax(BaseOptimizer):
     """Adamax (Kingma & Ba, 2015, section 7), as ``torch.optim.Adamax`` computes it.
 
-    With learning rate γ, betas (β1, β2), eps ε and weight decay λ, step t does::
+    With learning rate η, betas (β1, β2), eps ε and weight decay ω, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize)
         m_t = β1 m_{t-1} + (1 − β1) g_t           (m_0 = 0)
         u_t = max(β2 u_{t-1}, |g_t| + ε)          (u_0 = 0)
-        θ_t = θ_{t-1} − γ m_t / ((1 − β1^t) u_t)
+        θ_t = θ_{t-1} − η m_t / ((1 − β1^t) u_t)
 
     u_t is an exponentially weighted infinity norm of past gradients: it needs
     no bias correction. Where the paper differs: it has no ε

@@ -52,20 +52,20 @@ def nadam_update(
 class NAdam(BaseOptimizer):
     """NAdam (Dozat, 2016), as ``torch.optim.NAdam`` computes it.
 
-    With learning rate γ, betas (β1, β2), eps ε, weight decay λ and momentum
+    With learning rate η, betas (β1, β2), eps ε, weight decay ω and momentum
     decay ψ, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize; decoupled: θ_{t-1} ← (1 − γλ) θ_{t-1})
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize; decoupled: θ_{t-1} ← (1 − ηω) θ_{t-1})
         μ_t = β1 (1 − ½ · 0.96^{t ψ}),   μ_{t+1} = β1 (1 − ½ · 0.96^{(t+1) ψ})
         m_t = β1 m_{t-1} + (1 − β1) g_t           (m_0 = 0)
         v_t = β2 v_{t-1} + (1 − β2) g_t²          (v_0 = 0)
         v̂_t = v_t / (1 − β2^t)
-        θ_t = θ_{t-1} − γ (1 − μ_t) g_t / ((1 − μ_1⋯μ_t)(√v̂_t + ε))
-                      − γ μ_{t+1} m_t / ((1 − μ_1⋯μ_{t+1})(√v̂_t + ε))
+        θ_t = θ_{t-1} − η (1 − μ_t) g_t / ((1 − μ_1⋯μ_t)(√v̂_t + ε))
+                      − η μ_{t+1} m_t / ((1 − μ_1⋯μ_{t+1})(√v̂_t + ε))
 
     The second line of the update uses next step's momentum μ_{t+1}: that is
     the Nesterov look-ahead. Where others differ: many textbook statements use
-    a constant β1 (``θ_t = θ_{t-1} − γ (β1 m̂_t + (1 − β1) g_t / (1 − β1^t)) / (√v̂_t + ε)``);
+    a constant β1 (``θ_t = θ_{t-1} − η (β1 m̂_t + (1 − β1) g_t / (1 − β1^t)) / (√v̂_t + ε)``);
     torch uses Dozat's momentum schedule μ_t, which warms the momentum up from
     β1/2 towards β1 (ψ = 0.004 = 1/250 by default). Torch keeps the product
     μ_1⋯μ_t as a scalar tensor of the default dtype (float32 unless changed),

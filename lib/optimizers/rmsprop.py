@@ -48,18 +48,18 @@ def rmsprop_update(
 class RMSprop(BaseOptimizer):
     """RMSProp (Hinton's 2012 lecture notes), as ``torch.optim.RMSprop`` computes it.
 
-    With learning rate γ, smoothing α, eps ε, weight decay λ and momentum μ, step t does::
+    With learning rate η, smoothing ρ, eps ε, weight decay ω and momentum β, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f when maximize)
-        v_t = α v_{t-1} + (1 − α) g_t²            (v_0 = 0)
-        ṽ_t = v_t                                 (centered: ḡ_t = α ḡ_{t-1} + (1 − α) g_t, ṽ_t = v_t − ḡ_t²)
-        if μ > 0:  b_t = μ b_{t-1} + g_t / (√ṽ_t + ε),  θ_t = θ_{t-1} − γ b_t      (b_0 = 0)
-        else:      θ_t = θ_{t-1} − γ g_t / (√ṽ_t + ε)
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize)
+        v_t = ρ v_{t-1} + (1 − ρ) g_t²            (v_0 = 0)
+        ṽ_t = v_t                                 (centered: ḡ_t = ρ ḡ_{t-1} + (1 − ρ) g_t, ṽ_t = v_t − ḡ_t²)
+        if β > 0:  b_t = β b_{t-1} + g_t / (√ṽ_t + ε),  θ_t = θ_{t-1} − η b_t      (b_0 = 0)
+        else:      θ_t = θ_{t-1} − η g_t / (√ṽ_t + ε)
 
     ``centered=True`` (Graves, 2013) divides by an estimate of the gradient's
     standard deviation instead of its root-mean-square. Where others differ:
     the lecture notes have no ε; torch adds ε outside the square root (some
-    libraries put it inside), and with momentum keeps γ outside the buffer.
+    libraries put it inside), and with momentum keeps η outside the buffer.
 
     Arguments and defaults are torch's: ``RMSprop(params, lr=1e-2, alpha=0.99,
     eps=1e-8, weight_decay=0, momentum=0, centered=False, *, maximize=False)``.

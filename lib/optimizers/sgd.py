@@ -14,7 +14,7 @@ from lib.optimizers.base import BaseOptimizer, Workspace
 def decayed_gradient(
     param: torch.Tensor, grad: torch.Tensor, weight_decay: float, maximize: bool, out: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``g = ±∇f + λθ``: the gradient (negated to maximize) plus the L2 weight-decay term.
+    """``g = ±∇f + ωθ``: the gradient (negated to maximize) plus the L2 weight-decay term.
 
     Written into ``out`` (a new tensor when ``out`` is None), or ``grad`` itself when
     there is nothing to do: callers must not modify the result in place unless it is ``out``.
@@ -62,20 +62,20 @@ def sgd_update(
 class SGD(BaseOptimizer):
     """Stochastic gradient descent, optionally with momentum, as ``torch.optim.SGD`` computes it.
 
-    With learning rate γ, momentum μ, dampening τ and weight decay λ, step t does::
+    With learning rate η, momentum β, dampening τ and weight decay ω, step t does::
 
-        g_t = ∇f(θ_{t-1}) + λ θ_{t-1}             (−∇f(θ_{t-1}) + λ θ_{t-1} when maximize)
-        b_1 = g_1,   b_t = μ b_{t-1} + (1 − τ) g_t   (only when μ ≠ 0)
-        d_t = g_t + μ b_t  if nesterov,  b_t  if μ ≠ 0,  g_t  if μ = 0
-        θ_t = θ_{t-1} − γ d_t
+        g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f(θ_{t-1}) + ω θ_{t-1} when maximize)
+        b_1 = g_1,   b_t = β b_{t-1} + (1 − τ) g_t   (only when β ≠ 0)
+        d_t = g_t + β b_t  if nesterov,  b_t  if β ≠ 0,  g_t  if β = 0
+        θ_t = θ_{t-1} − η d_t
 
     Where papers differ: the heavy-ball method (Polyak, 1964) and Sutskever et al.
-    (2013) keep the learning rate inside the velocity, ``v_t = μ v_{t-1} − γ g_t``,
-    ``θ_t = θ_{t-1} + v_t``. Torch keeps γ outside the buffer, so the two agree
-    while γ is constant but not when a schedule changes γ. The buffer starts at
+    (2013) keep the learning rate inside the velocity, ``v_t = β v_{t-1} − η g_t``,
+    ``θ_t = θ_{t-1} + v_t``. Torch keeps η outside the buffer, so the two agree
+    while η is constant but not when a schedule changes η. The buffer starts at
     ``b_1 = g_1`` (not at zero), so dampening only acts from the second step.
     Torch's Nesterov step is the "look-ahead" rewritten to need the gradient at
-    θ_{t-1} only: ``d_t = g_t + μ b_t``.
+    θ_{t-1} only: ``d_t = g_t + β b_t``.
 
     Arguments and defaults are torch's: ``SGD(params, lr=1e-3, momentum=0,
     dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``.
