@@ -13,6 +13,8 @@ and the JavaScript console) found in markup that no chapter writes itself:
   widget manager uses to typeset labels;
 * ``_ext/templates/`` overrides two theme buttons whose names did not contain their
   visible text;
+* a code cell tagged ``explorer`` (an ipywidgets explorer) gets, on the site, the one
+  shared note of :data:`LIVE_EXPLORER` before it: the controls need a kernel;
 * the toggle of a hidden cell loses an ``aria-label`` that did not contain its
   visible text;
 * bibliography entries get the ``listitem`` role their ``list`` needs, and the
@@ -41,6 +43,15 @@ DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 ANIMATION_IMAGE = re.compile(r'<img id="(_anim_img\w+)"(?![^>]*\balt=)')
 ANIMATION_SLIDER = re.compile(r'<input id="(_anim_slider\w+)"(?![^>]*\baria-label=)')
 MAX_ALT = 300  # characters
+EXPLORER_TAG = "tag_explorer"
+LIVE_EXPLORER = (
+    "A live explorer",
+    "The controls below run Python. Open this chapter in Google Colab (the rocket button "
+    "at the top of the page) or in JupyterLab from the course's Docker image, run it, and "
+    "every move redraws the figure. On this page the controls keep the setting they were "
+    "saved with; the figures that follow show other settings.",
+)
+"""Title and text of the note put before every explorer on the site: written once, here."""
 
 
 def configure(app: Sphinx, config) -> None:
@@ -92,6 +103,17 @@ def name_outputs(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
 
 
+def live_explorer_notes(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Put the shared :data:`LIVE_EXPLORER` note before each code cell tagged ``explorer``."""
+    title, text = LIVE_EXPLORER
+    for cell in list(doctree.findall(nodes.container)):
+        if cell.get("nb_element") == "cell_code" and EXPLORER_TAG in cell.get("classes", []):
+            note = nodes.admonition("", classes=["tip", "live-explorer"])
+            note += nodes.title(title, title)
+            note += nodes.paragraph(text, text)
+            cell.parent.insert(cell.parent.index(cell), note)
+
+
 def math_in_citations(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Typeset the $...$ that BibTeX titles carry (the bibliography shows them as text)."""
     for citation in doctree.findall(nodes.citation):
@@ -133,6 +155,7 @@ def setup(app: Sphinx):
     app.connect("config-inited", configure, priority=910)  # after offline_assets sets the widget scripts
     app.connect("doctree-resolved", name_outputs)
     app.connect("doctree-resolved", math_in_citations)
+    app.connect("doctree-resolved", live_explorer_notes)
     app.add_css_file(STYLE_SHEET)
     app.connect("html-page-context", fix_page, priority=900)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}

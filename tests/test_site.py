@@ -310,3 +310,25 @@ def test_dollar_maths_in_a_citation_becomes_an_equation():
     assert [node.astext() for node in document.findall(nodes.math)] == ["O(1/k^2)", "n"]
     assert document.astext().endswith("steps. Costs 5 dollars.")
     assert flags == {"bibliography": True}
+
+
+def test_an_explorer_cell_gets_the_shared_note_once_and_other_cells_none():
+    import page_fixes
+
+    explorer, plain = _cell(nodes.paragraph(text="slider")), _cell(nodes.paragraph(text="plot"))
+    explorer["classes"] = ["cell", "tag_explorer"]
+    document = _document(nodes.paragraph(text="Intro."), explorer, plain)
+    page_fixes.live_explorer_notes(None, document, "chapters/x")
+    section = next(iter(document.findall(nodes.section)))
+    kinds = [type(child).__name__ for child in section.children]
+    assert kinds == ["paragraph", "admonition", "container", "container"]
+    note = section.children[1]
+    assert note.astext().startswith(page_fixes.LIVE_EXPLORER[0])
+    assert "Colab" in note.astext()
+    assert "tip" in note["classes"]
+
+
+def test_every_explorer_on_the_site_follows_the_shared_note(page):
+    html = (SITE / f"{page}.html").read_text()
+    explorers = html.count("tag_explorer")
+    assert html.count("live-explorer") == explorers, f"{page}: {explorers} explorers"
