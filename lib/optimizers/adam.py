@@ -73,7 +73,10 @@ class Adam(BaseOptimizer):
     second moment, ``v_t^max = max(v_{t-1}^max, v_t)``, and uses
     ``v̂_t = v_t^max / (1 − β2^t)``. Where the paper differs: AMSGrad as
     published has no bias correction at all; torch bias-corrects both m_t and
-    the maximum.
+    the maximum. Because the maximum is divided by 1 − β2^t, the effective
+    learning rate η / (√v̂_t + ε) grows while the maximum stays put, by up to a factor
+    1/√(1 − β2) (≈ 31.6 at β2 = 0.999); only the paper's uncorrected version never
+    increases it.
 
     ``decoupled_weight_decay=True`` gives AdamW (see :class:`AdamW`): the
     gradient carries no ω term and the step starts with

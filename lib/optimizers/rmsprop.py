@@ -59,7 +59,10 @@ class RMSprop(BaseOptimizer):
     ``centered=True`` (Graves, 2013) divides by an estimate of the gradient's
     standard deviation instead of its root-mean-square. Where others differ:
     the lecture notes have no ε; torch adds ε outside the square root (some
-    libraries put it inside), and with momentum keeps η outside the buffer.
+    libraries put it inside), and with momentum keeps η outside the buffer. No bias correction:
+    from v_0 = 0, v_1 = (1 − ρ) g_1², so the first step is η g_1 / √((1 − ρ) g_1²) =
+    η / √(1 − ρ) in each coordinate (10η at ρ = 0.99); Adam's bias correction removes
+    this start-up bias.
 
     Arguments and defaults are torch's: ``RMSprop(params, lr=1e-2, alpha=0.99,
     eps=1e-8, weight_decay=0, momentum=0, centered=False, *, maximize=False)``.

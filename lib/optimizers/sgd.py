@@ -74,6 +74,9 @@ class SGD(BaseOptimizer):
     ``θ_t = θ_{t-1} + v_t``. Torch keeps η outside the buffer, so the two agree
     while η is constant but not when a schedule changes η. The buffer starts at
     ``b_1 = g_1`` (not at zero), so dampening only acts from the second step.
+    With τ = β the buffer is an exponentially weighted average of the gradients started
+    at g_1 rather than 0: the heavy ball with learning rate η(1 − β), except for a full
+    first step η g_1.
     Torch's Nesterov step is the "look-ahead" rewritten to need the gradient at
     θ_{t-1} only: ``d_t = g_t + β b_t``.
 
