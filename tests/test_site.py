@@ -328,6 +328,7 @@ def test_an_explorer_cell_gets_the_shared_note_once_and_other_cells_none():
     assert "tip" in note["classes"]
 
 
+@pytest.mark.parametrize("page", PAGES)
 def test_every_explorer_on_the_site_follows_the_shared_note(page):
     html = (SITE / f"{page}.html").read_text()
     explorers = html.count("tag_explorer")
