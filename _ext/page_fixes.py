@@ -15,6 +15,9 @@ and the JavaScript console) found in markup that no chapter writes itself:
   visible text;
 * a code cell tagged ``explorer`` (an ipywidgets explorer) gets, on the site, the one
   shared note of :data:`LIVE_EXPLORER` before it: the controls need a kernel;
+* every page gets a ``<meta name="description">`` made from its first paragraph, and
+  the site an icon (``_ext/static/favicon.svg``), so browsers ask for no missing
+  ``favicon.ico``;
 * the toggle of a hidden cell loses an ``aria-label`` that did not contain its
   visible text;
 * bibliography entries get the ``listitem`` role their ``list`` needs, and the
@@ -54,7 +57,11 @@ LIVE_EXPLORER = (
 """Title and text of the note put before every explorer on the site: written once, here."""
 
 
+MAX_DESCRIPTION = 155  # characters, about what search results show
+
+
 def configure(app: Sphinx, config) -> None:
+    config.html_favicon = str(HERE / "static" / "favicon.svg")
     config.templates_path = [str(HERE / "templates"), *config.templates_path]
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     config.html_context = {"default_mode": "auto", **(config.html_context or {})}
@@ -131,8 +138,34 @@ def math_in_citations(app: Sphinx, doctree: nodes.document, docname: str) -> Non
             app.env.get_domain("math").data["has_equations"][docname] = True
 
 
+def description(doctree) -> str | None:
+    """The page's first paragraph of prose, cut at a word to at most MAX_DESCRIPTION characters."""
+    if doctree is None:
+        return None
+    for paragraph in doctree.findall(nodes.paragraph):
+        if any(isinstance(up, (nodes.admonition, nodes.container, nodes.citation)) for up in _ancestors(paragraph)):
+            continue
+        text = " ".join(paragraph.astext().split())
+        if len(text) < 40:
+            continue
+        if len(text) > MAX_DESCRIPTION:
+            text = text[: MAX_DESCRIPTION - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        return text
+    return None
+
+
+def _ancestors(node: nodes.Node):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
 def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Write each script once; fix roles and names in the page body."""
+    """Write each script once; fix roles and names in the page body; describe the page."""
+    if (text := description(doctree)) is not None:
+        meta = f'<meta name="description" content="{html.escape(text, quote=True)}">\n'
+        context["metatags"] = context.get("metatags", "") + meta
     scripts = context.get("script_files")
     if scripts:
         seen, unique = set(), []

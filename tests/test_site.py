@@ -333,3 +333,27 @@ def test_every_explorer_on_the_site_follows_the_shared_note(page):
     html = (SITE / f"{page}.html").read_text()
     explorers = html.count("tag_explorer")
     assert html.count("live-explorer") == explorers, f"{page}: {explorers} explorers"
+
+
+def test_a_page_is_described_by_its_first_paragraph_of_prose():
+    import page_fixes
+
+    long = "Gradient descent " + "steps downhill " * 20
+    note = nodes.admonition()
+    note += nodes.paragraph(text="A tip that is long enough to be a description, but sits in a box.")
+    document = _document(nodes.paragraph(text="Short."), note, nodes.paragraph(text=long))
+    text = page_fixes.description(document)
+    assert text.startswith("Gradient descent steps downhill")
+    assert len(text) <= page_fixes.MAX_DESCRIPTION
+    assert text.endswith("…")
+    assert page_fixes.description(_document(nodes.paragraph(text="Too short."))) is None
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_has_a_description_and_the_site_an_icon(page):
+    html = (SITE / f"{page}.html").read_text()
+    match = re.search(r'<meta name="description" content="([^"]{40,})">', html)
+    assert match, f"{page} has no meta description"
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon, f"{page} names no icon"
+    assert (SITE / page).parent.joinpath(icon.group(1)).resolve().is_file()
