@@ -12,7 +12,7 @@ loss                   value (``reduction="mean"``)                gradient w.r.
 =====================  ==========================================  ==========================
 :func:`mae`            ``(1/n) Σ |r|``                              ``sign(r) / n``
 :func:`mse`            ``(1/n) Σ r²``                               ``2 r / n``
-:func:`huber`          ``(1/n) Σ ρ(r)``, ``ρ(r) = r²/2`` if           ``clip(r, −δ, δ) / n``
+:func:`huber`          ``(1/n) Σ h_δ(r)``, ``h_δ(r) = r²/2`` if    ``clip(r, −δ, δ) / n``
                        ``|r| ≤ δ``, else ``δ (|r| − δ/2)``
 =====================  ==========================================  ==========================
 
@@ -130,7 +130,7 @@ def mse_grad(y_hat, y, *, reduction: str = "mean") -> torch.Tensor:
 def huber(y_hat, y, *, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
     """Huber's loss (Huber 1964): quadratic for small residuals, linear for large ones.
 
-    ``ρ(r) = r²/2`` if ``|r| ≤ δ``, else ``δ (|r| − δ/2)``; torch: ``F.huber_loss``.
+    ``h_δ(r) = r²/2`` if ``|r| ≤ δ``, else ``δ (|r| − δ/2)``; torch: ``F.huber_loss``.
     (``F.smooth_l1_loss`` with ``beta=δ`` is the same curve divided by ``δ``.)
     """
     y_hat, y = _pair(("y_hat", "y"), y_hat, y)
