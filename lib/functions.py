@@ -89,10 +89,10 @@ class Objective:
 
 
 def quadratic(condition_number: float = 10.0, angle: float = 0.0, scale: float = 1.0) -> Objective:
-    r"""$f(x) = \tfrac12 x^\top A x$ with $A = R_\theta \operatorname{diag}(s, s\kappa) R_\theta^\top$.
+    r"""$f(x) = \tfrac12 x^\top A x$ with $A = R_\varphi \operatorname{diag}(s, s\kappa) R_\varphi^\top$.
 
     $\kappa$ = ``condition_number`` (≥ 1) is the ratio of the Hessian's eigenvalues
-    $s$ = ``scale`` and $s\kappa$; $R_\theta$ rotates by ``angle`` radians (0: the
+    $s$ = ``scale`` and $s\kappa$; $R_\varphi$ rotates by ``angle`` radians (0: the
     steep direction is $x_2$). Minimum 0 at the origin; ``.hessian`` is $A$.
     Chapter 9's $0.1x_1^2 + 2x_2^2$ is ``quadratic(condition_number=20, scale=0.2)``.
     """

@@ -291,7 +291,7 @@ def hyper_parameters(optimizer: str, *, lr: float, beta1: float = 0.9, beta2: fl
     """Options for ``optimizer`` from three knobs shared by the explorer's sliders.
 
     ``beta1`` is the momentum (SGD's ``momentum``, Adam's ``β1``); ``beta2`` the decay of the
-    squared-gradient average (Adam's ``β2``, RMSprop's ``alpha``, Adadelta's ``rho``). AdaGrad
+    squared-gradient average ρ (Adam's ``β2``, RMSprop's ``alpha``, Adadelta's ``rho``). AdaGrad
     takes only ``lr``.
     """
     lr = check_real("lr", lr, low=0.0, low_open=True)

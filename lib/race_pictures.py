@@ -267,7 +267,7 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
         lr=widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.1, description="lr", style=wide),
         beta1=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β1 (momentum)", style=wide),
         beta2=widgets.FloatSlider(
-            value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="β2", style=wide
+            value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="β2 / ρ", style=wide
         ),
         steps=widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", style=wide),
     )
