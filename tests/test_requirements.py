@@ -11,15 +11,20 @@ from packaging.version import Version
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def pins() -> dict[str, str]:
+def pinned(filename: str) -> dict[str, str]:
+    """``{name: version}`` of a requirements file in which every line pins with ``==``."""
     found = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / filename).read_text().splitlines():
         line = line.split("#")[0].strip()
         if line:
             match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([\w.+-]+)", line)
-            assert match, f"not pinned with ==: {line!r}"
+            assert match, f"{filename}: not pinned with ==: {line!r}"
             found[match.group(1)] = match.group(2)
     return found
+
+
+def pins() -> dict[str, str]:
+    return pinned("requirements.txt")
 
 
 def test_every_requirement_is_pinned_and_the_core_is_present():
@@ -43,14 +48,7 @@ def test_pip_check_passes():
 
 
 def constraints() -> dict[str, str]:
-    found = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            match = re.fullmatch(r"([A-Za-z0-9_.-]+)==([\w.+-]+)", line)
-            assert match, f"not pinned with ==: {line!r}"
-            found[canonical(match.group(1))] = match.group(2)
-    return found
+    return {canonical(name): held for name, held in pinned("constraints.txt").items()}
 
 
 def canonical(name: str) -> str:
