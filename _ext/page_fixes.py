@@ -69,12 +69,19 @@ def configure(app: Sphinx, config) -> None:
     config.nb_ipywidgets_js = {WIDGET_SUPPORT: {}, **config.nb_ipywidgets_js}
 
 
-def _cell(node: nodes.Node) -> nodes.Element | None:
-    """The code cell container that holds this node, if any."""
+def _ancestors(node: nodes.Node):
+    """The node's parents, nearest first."""
+    node = node.parent
     while node is not None:
-        if isinstance(node, nodes.container) and node.get("nb_element") == "cell_code":
-            return node
+        yield node
         node = node.parent
+
+
+def _cell(node: nodes.Node) -> nodes.Element | None:
+    """The code cell container that holds this node (or is it), if any."""
+    for up in (node, *_ancestors(node)):
+        if isinstance(up, nodes.container) and up.get("nb_element") == "cell_code":
+            return up
     return None
 
 
@@ -152,13 +159,6 @@ def description(doctree) -> str | None:
             text = text[: MAX_DESCRIPTION - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
         return text
     return None
-
-
-def _ancestors(node: nodes.Node):
-    node = node.parent
-    while node is not None:
-        yield node
-        node = node.parent
 
 
 def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

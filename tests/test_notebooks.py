@@ -122,14 +122,15 @@ EXPLORER_CALL = re.compile(r"\binteractive\(|\binteract\(|\b\w*explorer\(")
 @pytest.mark.parametrize("path", CHAPTERS, ids=ids)
 def test_every_explorer_is_tagged_for_the_shared_note(path):
     """The site puts its one 'live explorer' note before cells tagged ``explorer`` (see _ext/page_fixes.py)."""
-    for cell in load(path)["cells"]:
+    cells = load(path)["cells"]
+    for cell in cells:
         if cell["cell_type"] != "code":
             continue
         tags = cell["metadata"].get("tags", [])
         source = "".join(cell["source"])
         builds = bool(EXPLORER_CALL.search(source)) and "remove-cell" not in tags
         assert builds == ("explorer" in tags), f"{path.name} {cell.get('id')}: explorer tag and explorer call disagree"
-    text = "".join("".join(cell["source"]) for cell in load(path)["cells"] if cell["cell_type"] == "markdown")
+    text = "".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
     assert "In a live notebook" not in text, f"{path.name} repeats the shared note"
 
 

@@ -34,5 +34,6 @@ np.random.seed(SEED)
 torch.manual_seed(SEED)
 device = "cuda" if torch.cuda.is_available() else "cpu"
 use_style()
-if torch_note(torch.__version__):
-    print(torch_note(torch.__version__))
+torch_warning = torch_note(torch.__version__)
+if torch_warning:
+    print(torch_warning)
