@@ -1,27 +1,96 @@
-"""Execute the notebooks a build needs two at a time, before Sphinx reads them one by one.
+"""Execute the notebooks a build needs side by side, before Sphinx reads them one by one.
 
 Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
 
 In ``cache`` mode myst-nb executes a notebook when Sphinx reads it, so a cold build
 executes the chapters one after the other. At the start of the read phase this
-extension hands every notebook to be read whose current version is not in the
-execution cache to jupyter-cache's parallel executor (one process per core, the same
-nbclient execution myst-nb runs, widget state included) and stores the results in
-that cache; myst-nb then finds them there. A notebook that fails is not cached:
-myst-nb executes it again and the build fails with its error, as without this step.
+extension executes every notebook to be read whose current version is not in the
+execution cache, one per core, and stores the results in that cache; myst-nb then
+finds them there. A notebook that fails is not cached: myst-nb executes it again
+and the build fails with its error, as without this step.
+
+Each notebook runs in a fresh process (started with ``spawn``, not forked from the
+Sphinx process) through nbclient, the client myst-nb itself uses, with the same
+settings myst-nb would use: the ``nb_execution_*`` options jupyter-book derives from
+``_config.yml``, the notebook's own folder as working directory, widget state kept.
+
+While a cell runs, the client asks the kernel for its ``kernel_info`` every
+:data:`NUDGE_SECONDS`. Without it a build could hang: now and then, right after a
+cell that displays many ipywidgets (an explorer), the kernel had sent the cell's
+``execute_reply`` and gone idle, yet the client went on waiting for it until the
+cell timeout, and a new request on the shell channel delivered the waiting reply at
+once. The nudge is that request. nbclient matches replies by message id, so the
+``kernel_info`` replies are ignored; a healthy cell shorter than the nudge interval
+sends none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
-import logging
+import multiprocessing
+import os
 import pathlib
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
 from sphinx.application import Sphinx
 from sphinx.util import logging as sphinx_logging
 
 logger = sphinx_logging.getLogger(__name__)
+
+NUDGE_SECONDS = 10.0
+"""How often a running cell's client sends the kernel a ``kernel_info`` request."""
+
+
+class NudgingClient(NotebookClient):
+    """nbclient's ``NotebookClient`` that keeps the shell channel moving while a cell runs."""
+
+    cell_index: int | None = None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        self.cell_index = cell_index
+        nudger = asyncio.ensure_future(self._nudge())
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            nudger.cancel()
+
+    async def _nudge(self) -> None:
+        while True:
+            await asyncio.sleep(NUDGE_SECONDS)
+            self.kc.kernel_info()
+
+
+def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp: bool) -> dict:
+    """Execute the notebook at ``path`` in this process; return it as JSON text, or why it failed."""
+    nb = nbformat.read(path, as_version=4)
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = scratch if in_temp else str(pathlib.Path(path).parent)
+        client = NudgingClient(nb, timeout=timeout, allow_errors=allow_errors, resources={"metadata": {"path": folder}})
+        try:
+            client.execute()
+        except (CellExecutionError, CellTimeoutError, CellControlSignal, DeadKernelError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            cell = "" if client.cell_index is None else f"cell {client.cell_index}: "
+            return {"error": f"{cell}{type(error).__name__}: {first_line}"}
+    return {"notebook": nbformat.writes(nb), "seconds": time.monotonic() - began}
+
+
+def _notebooks(app: Sphinx, env, docnames: list[str]) -> list[pathlib.Path]:
+    """The notebooks among ``docnames`` that myst-nb would execute."""
+    excluded = app.config.nb_execution_excludepatterns
+    paths = []
+    for docname in docnames:
+        path = pathlib.Path(env.doc2path(docname)).resolve()
+        if path.suffix == ".ipynb" and not any(fnmatch.fnmatch(str(path), pattern) for pattern in excluded):
+            paths.append(path)
+    return paths
 
 
 def _pending(cache, paths: list[pathlib.Path]) -> list[pathlib.Path]:
@@ -36,33 +105,37 @@ def _pending(cache, paths: list[pathlib.Path]) -> list[pathlib.Path]:
 
 
 def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
-    config = getattr(env, "mystnb_config", None)
-    if config is None or config.execution_mode != "cache":
+    config = app.config
+    if config.nb_execution_mode != "cache":
         return
     from jupyter_cache import get_cache
-    from jupyter_cache.executors import load_executor
+    from jupyter_cache.base import CacheBundleIn
 
-    paths = []
-    for docname in docnames:
-        path = pathlib.Path(env.doc2path(docname)).resolve()
-        excluded = any(fnmatch.fnmatch(str(path), pattern) for pattern in config.execution_excludepatterns)
-        if path.suffix == ".ipynb" and not excluded:
-            paths.append(path)
-    cache = get_cache(str(config.execution_cache_path))
-    pending = _pending(cache, paths)
+    cache = get_cache(config.nb_execution_cache_path or ".jupyter_cache")  # myst-nb's default too
+    pending = _pending(cache, _notebooks(app, env, docnames))
     if len(pending) < 2:
         return  # nothing to run side by side
-    uris = [str(cache.add_nb_to_project(str(path)).uri) for path in pending]
-    kind = "temp-parallel" if config.execution_in_temp else "local-parallel"
-    executor = load_executor(kind, cache, logging.getLogger(__name__))
-    logger.info(f"parallel_execution: executing {len(uris)} notebooks in parallel")
-    result = executor.run_and_cache(
-        filter_uris=uris, timeout=config.execution_timeout, allow_errors=config.execution_allow_errors
-    )
-    failed = len(result.excepted) + len(result.errored)
-    logger.info(f"parallel_execution: {len(result.succeeded)} cached, {failed} failed (executed again below)")
+    workers = min(len(pending), len(os.sched_getaffinity(0)))
+    logger.info(f"parallel_execution: executing {len(pending)} notebooks, {workers} at a time")
+    arguments = (config.nb_execution_timeout, config.nb_execution_allow_errors, config.nb_execution_in_temp)
+    failed = 0
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(execute_notebook, str(path), *arguments): path for path in pending}
+        for future in as_completed(futures):
+            path, result = futures[future], future.result()
+            name = path.relative_to(app.srcdir)
+            if "error" in result:
+                failed += 1
+                logger.info(f"parallel_execution: {name} failed at {result['error']} (executed again below)")
+                continue
+            record = cache.add_nb_to_project(str(path))
+            executed = nbformat.reads(result["notebook"], as_version=4)
+            bundle = CacheBundleIn(executed, record.uri, data={"execution_seconds": result["seconds"]})
+            cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+            logger.info(f"parallel_execution: {name} executed in {result['seconds']:.0f} s")
+    logger.info(f"parallel_execution: {len(pending) - failed} cached, {failed} failed")
 
 
 def setup(app: Sphinx):
     app.connect("env-before-read-docs", execute_in_parallel, priority=900)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -14,6 +14,7 @@ import sys
 import time
 
 import nbformat
+import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -62,3 +63,63 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
     assert "time.sleep(600)  # the stuck cell" in log, log[-3000:]
     assert "CellTimeoutError" in log or "timed out" in log.lower(), log[-3000:]
     assert seconds < 120, f"the build took {seconds:.0f} s to report a {TIMEOUT} s cell timeout"
+
+
+# Run in the kernel: hold back this cell's own execute_reply until the kernel sends its
+# next shell message (the reply to a new request), as in the builds that hung.
+HOLD_REPLY = """\
+stream = get_ipython().kernel.shell_stream
+send, held = stream.send_multipart, []
+
+def holding_send(frames, *args, **kwargs):
+    if not held and any(b"execute_reply" in bytes(frame) for frame in frames):
+        held.append((frames, args, kwargs))  # the reply to this very cell
+        return None
+    while len(held) == 1:  # the next message out releases it first
+        frames_held, args_held, kwargs_held = held[0]
+        send(frames_held, *args_held, **kwargs_held)
+        held.append(None)
+    return send(frames, *args, **kwargs)
+
+stream.send_multipart = holding_send
+"""
+
+
+def held_reply_notebook(path: pathlib.Path) -> str:
+    notebook(path, HOLD_REPLY, "print('the next cell ran')")
+    return str(path)
+
+
+def test_a_reply_held_by_the_kernel_hangs_a_plain_client(tmp_path):
+    """The failure the nudge answers, reproduced: without a new request the reply never comes."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+
+    nb = nbformat.read(held_reply_notebook(tmp_path / "held.ipynb"), as_version=4)
+    client = NotebookClient(nb, timeout=TIMEOUT, resources={"metadata": {"path": str(tmp_path)}})
+    began = time.monotonic()
+    with pytest.raises(CellTimeoutError):
+        client.execute()
+    assert time.monotonic() - began >= TIMEOUT
+
+
+def test_the_build_client_recovers_a_held_reply_within_one_nudge(tmp_path, monkeypatch):
+    """The same notebook and cell timeout pass when the client nudges the kernel."""
+    import parallel_execution
+
+    monkeypatch.setattr(parallel_execution, "NUDGE_SECONDS", 0.5)
+    result = parallel_execution.execute_notebook(
+        held_reply_notebook(tmp_path / "held.ipynb"), timeout=TIMEOUT, allow_errors=False, in_temp=False
+    )
+    assert "error" not in result, result
+    executed = nbformat.reads(result["notebook"], as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "the next cell ran\n"
+
+
+def test_the_build_client_names_the_failing_cell(tmp_path):
+    import parallel_execution
+
+    path = tmp_path / "failing.ipynb"
+    notebook(path, "x = 1", "raise RuntimeError('the second cell fails')")
+    result = parallel_execution.execute_notebook(str(path), timeout=TIMEOUT * 5, allow_errors=False, in_temp=False)
+    assert result["error"].startswith("cell 2: CellExecutionError"), result
