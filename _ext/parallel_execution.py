@@ -111,7 +111,8 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    cache = get_cache(config.nb_execution_cache_path or ".jupyter_cache")  # myst-nb's default too
+    # myst-nb's own rule: an unset cache path means .jupyter_cache next to the output folder
+    cache = get_cache(str(config.nb_execution_cache_path or pathlib.Path(app.outdir).parent / ".jupyter_cache"))
     pending = _pending(cache, _notebooks(app, env, docnames))
     if len(pending) < 2:
         return  # nothing to run side by side

@@ -55,6 +55,7 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,
     )
     seconds = time.monotonic() - began
     log = result.stdout + result.stderr
@@ -63,6 +64,13 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
     assert "time.sleep(600)  # the stuck cell" in log, log[-3000:]
     assert "CellTimeoutError" in log or "timed out" in log.lower(), log[-3000:]
     assert seconds < 120, f"the build took {seconds:.0f} s to report a {TIMEOUT} s cell timeout"
+    assert "parallel_execution: quick.ipynb executed" in log, log[-3000:]
+    assert "parallel_execution: stuck.ipynb failed at cell 2: CellTimeoutError" in log, log[-3000:]
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(book / "_build" / ".jupyter_cache"))  # where myst-nb looks
+    cache.match_cache_notebook(nbformat.read(str(book / "quick.ipynb"), as_version=4))
+    assert not (tmp_path / ".jupyter_cache").exists()
 
 
 # Run in the kernel: hold back this cell's own execute_reply until the kernel sends its
