@@ -48,17 +48,34 @@ NUDGE_SECONDS = 10.0
 
 
 class NudgingClient(NotebookClient):
-    """nbclient's ``NotebookClient`` that keeps the shell channel moving while a cell runs."""
+    """nbclient's ``NotebookClient`` that keeps the shell channel moving while a cell runs.
+
+    ``late`` collects, by cell index, the seconds between the kernel going idle and the
+    cell's reply reaching the client, where that took a second or more.
+    """
 
     cell_index: int | None = None
+    idle_at: float | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.late: dict[int, float] = {}
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        self.cell_index = cell_index
+        self.cell_index, self.idle_at = cell_index, None
         nudger = asyncio.ensure_future(self._nudge())
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            executed = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             nudger.cancel()
+        if self.idle_at is not None and time.monotonic() - self.idle_at >= 1.0:
+            self.late[cell_index] = round(time.monotonic() - self.idle_at, 1)
+        return executed
+
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+            self.idle_at = time.monotonic()
+        return super().process_message(msg, cell, cell_index)
 
     async def _nudge(self) -> None:
         while True:
@@ -79,7 +96,7 @@ def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
             cell = "" if client.cell_index is None else f"cell {client.cell_index}: "
             return {"error": f"{cell}{type(error).__name__}: {first_line}"}
-    return {"notebook": nbformat.writes(nb), "seconds": time.monotonic() - began}
+    return {"notebook": nbformat.writes(nb), "seconds": time.monotonic() - began, "late": client.late}
 
 
 def _notebooks(app: Sphinx, env, docnames: list[str]) -> list[pathlib.Path]:
@@ -133,7 +150,9 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
             executed = nbformat.reads(result["notebook"], as_version=4)
             bundle = CacheBundleIn(executed, record.uri, data={"execution_seconds": result["seconds"]})
             cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
-            logger.info(f"parallel_execution: {name} executed in {result['seconds']:.0f} s")
+            late = ", ".join(f"cell {index} {delay} s" for index, delay in result["late"].items())
+            after = f"; replies that came only after a nudge: {late}" if late else ""
+            logger.info(f"parallel_execution: {name} executed in {result['seconds']:.0f} s{after}")
     logger.info(f"parallel_execution: {len(pending) - failed} cached, {failed} failed")
 
 

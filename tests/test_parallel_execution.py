@@ -131,3 +131,14 @@ def test_the_build_client_names_the_failing_cell(tmp_path):
     notebook(path, "x = 1", "raise RuntimeError('the second cell fails')")
     result = parallel_execution.execute_notebook(str(path), timeout=TIMEOUT * 5, allow_errors=False, in_temp=False)
     assert result["error"].startswith("cell 2: CellExecutionError"), result
+
+
+def test_the_build_client_reports_the_late_reply(tmp_path, monkeypatch):
+    import parallel_execution
+
+    monkeypatch.setattr(parallel_execution, "NUDGE_SECONDS", 1.5)
+    result = parallel_execution.execute_notebook(
+        held_reply_notebook(tmp_path / "held.ipynb"), timeout=TIMEOUT, allow_errors=False, in_temp=False
+    )
+    assert list(result["late"]) == [1], result["late"]  # the holding cell, and only it
+    assert 1.0 <= result["late"][1] <= 1.5 + 1.0
