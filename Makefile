@@ -34,23 +34,22 @@ lint: $(READY)
 	$(BIN)/ruff check lib tests tools benchmarks _ext
 	$(BIN)/ruff format --check lib tests tools benchmarks _ext
 
-# Every chapter runs once, under nbval, next to the unit tests (a cell that raises or a
-# check cell whose assert fails is a failed test); tools/nbval_cache.py hands each clean
-# run to the execution cache, so the strict build that follows reuses it rather than
-# executing the notebook again. The chapters then run a second time on torch's portable
-# CPU kernels and one thread (OTHER_CPU), so that a check which only holds for this
-# processor's vector instructions or thread count fails here, not in a learner's notebook.
-# The site tests then read the built pages.
+# The unit tests run first, then every chapter under nbval (a cell that raises, or a check
+# cell whose assert fails, is a failed test) on torch's portable CPU kernels and one thread
+# (OTHER_CPU). The strict build that follows executes every chapter not already in its
+# cache on this processor's own kernels and fails on any error, so each chapter's checks
+# hold under both, and a check that holds only for one processor's vector instructions or
+# thread count fails here, not in a learner's notebook. The site tests then read the pages.
 SITE_TESTS := tests/test_site.py tests/test_browser.py tests/test_workflow.py
 OTHER_CPU := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
+PARALLEL := -n auto --dist loadscope
 
 test: lint $(READY) $(ASSETS)
 	$(BIN)/python tools/cache_key.py
-	$(BIN)/python -m pytest tests chapters $(addprefix --ignore=,$(SITE_TESTS)) \
-		-p tools.nbval_cache --nbval-cache=_build/.jupyter_cache
-	$(OTHER_CPU) $(BIN)/python -m pytest chapters -q
+	$(BIN)/python -m pytest tests $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL)
+	$(OTHER_CPU) $(BIN)/python -m pytest chapters $(PARALLEL)
 	$(MAKE) --no-print-directory book
-	$(BIN)/python -m pytest $(SITE_TESTS)
+	$(BIN)/python -m pytest $(SITE_TESTS) $(PARALLEL)
 
 clean:
 	rm -rf _build

@@ -15,7 +15,8 @@ It then times, one after the other:
 * the README's test command, ``make test``, from an empty ``_build`` as in CI
   (unless ``--skip-test-command``);
 * with ``--nbval``, ``pytest chapters`` alone: what executing every notebook under
-  nbval costs (``make test`` does it once and the build reuses those runs);
+  nbval costs (``make test`` does it once, on torch's portable CPU kernels, besides the
+  build's own execution);
 * with ``--serial-execution``, the cold build without ``_ext/parallel_execution.py``
   (notebooks executed one after the other, as myst-nb does alone).
 
@@ -115,7 +116,7 @@ def main(argv: list[str]) -> int:
             timed("make test", [*MAKE, "test"], copy, log)
         if options.nbval:
             python = str(copy / ".venv" / "bin" / "python")
-            timed("nbval on chapters", [python, "-m", "pytest", "chapters", "-q"], copy, log)
+            timed("nbval on chapters", [python, "-m", "pytest", "chapters", "-q", "-n", "auto"], copy, log)
         if options.serial_execution:
             config = copy / "_config.yml"
             config.write_text(config.read_text().replace("    parallel_execution: _ext\n", ""))
