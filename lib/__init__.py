@@ -8,6 +8,7 @@ Foundations: ``data``, ``losses``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``trajectory``, ``train``,
 ``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``widgets``. Argument checks: ``validation``.
+Timing work fairly on a busy machine: ``timing``.
 The torch releases the course is tested with: ``versions``.
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "rates",
     "schedules",
     "second_order",
+    "timing",
     "train",
     "trajectory",
     "validation",
