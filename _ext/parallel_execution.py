@@ -14,19 +14,22 @@ Sphinx process) through nbclient, the client myst-nb itself uses, with the same
 settings myst-nb would use: the ``nb_execution_*`` options jupyter-book derives from
 ``_config.yml``, the notebook's own folder as working directory, widget state kept.
 
-While a cell runs, the client asks the kernel for its ``kernel_info`` every
-:data:`NUDGE_SECONDS`. Without it a build could hang: now and then, right after a
-cell that displays many ipywidgets (an explorer), the kernel had sent the cell's
-``execute_reply`` and gone idle, yet the client went on waiting for it until the
-cell timeout, and a new request on the shell channel delivered the waiting reply at
-once. The nudge is that request. nbclient matches replies by message id, so the
-``kernel_info`` replies are ignored; a healthy cell shorter than the nudge interval
-sends none.
+The client never waits on one long poll of a channel: it polls the kernel's shell
+and IOPub channels in slices of :data:`REPOLL_SECONDS`. Without that a build could
+hang until the cell timeout: now and then (after an explorer cell, in the course's
+builds) the cell's ``execute_reply`` had reached the client's shell socket, whose
+``zmq.EVENTS`` read ``POLLIN``, yet the asyncio poll waiting on that socket was
+never woken. pyzmq's asyncio sockets watch ``zmq.FD``, which is edge-triggered, so
+one missed edge leaves a waiting message unseen; a message that arrives later does
+not help either (new requests to the kernel were tried, and the reply still came
+only when the poll's timeout fired). A fresh poll reads ``zmq.EVENTS`` before it
+waits, so each slice sees what is already there: a missed wake-up costs at most one
+slice. The build logs the cells whose reply came a second or more after the kernel
+went idle.
 """
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import multiprocessing
 import os
@@ -34,6 +37,7 @@ import pathlib
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
@@ -43,12 +47,33 @@ from sphinx.util import logging as sphinx_logging
 
 logger = sphinx_logging.getLogger(__name__)
 
-NUDGE_SECONDS = 10.0
-"""How often a running cell's client sends the kernel a ``kernel_info`` request."""
+REPOLL_SECONDS = 1.0
+"""The longest the client waits on one poll of a kernel channel before polling afresh."""
 
 
-class NudgingClient(NotebookClient):
-    """nbclient's ``NotebookClient`` that keeps the shell channel moving while a cell runs.
+def repolling(get_msg):
+    """``get_msg(timeout)`` of a kernel channel, waiting in polls of at most :data:`REPOLL_SECONDS`.
+
+    The same contract as jupyter_client's ``get_msg``: the next message, or
+    ``queue.Empty`` once ``timeout`` seconds (``None``: no limit) have passed.
+    """
+
+    async def get_msg_repolling(timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = REPOLL_SECONDS if remaining is None else min(REPOLL_SECONDS, remaining)
+            try:
+                return await get_msg(timeout=wait)
+            except Empty:
+                if remaining is not None and remaining <= REPOLL_SECONDS:
+                    raise
+
+    return get_msg_repolling
+
+
+class RepollingClient(NotebookClient):
+    """nbclient's ``NotebookClient`` whose kernel client polls its channels afresh every second.
 
     ``late`` collects, by cell index, the seconds between the kernel going idle and the
     cell's reply reaching the client, where that took a second or more.
@@ -61,13 +86,15 @@ class NudgingClient(NotebookClient):
         super().__init__(*args, **kwargs)
         self.late: dict[int, float] = {}
 
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = repolling(channel.get_msg)
+        return kc
+
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         self.cell_index, self.idle_at = cell_index, None
-        nudger = asyncio.ensure_future(self._nudge())
-        try:
-            executed = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        finally:
-            nudger.cancel()
+        executed = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self.idle_at is not None and time.monotonic() - self.idle_at >= 1.0:
             self.late[cell_index] = round(time.monotonic() - self.idle_at, 1)
         return executed
@@ -77,11 +104,6 @@ class NudgingClient(NotebookClient):
             self.idle_at = time.monotonic()
         return super().process_message(msg, cell, cell_index)
 
-    async def _nudge(self) -> None:
-        while True:
-            await asyncio.sleep(NUDGE_SECONDS)
-            self.kc.kernel_info()
-
 
 def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp: bool) -> dict:
     """Execute the notebook at ``path`` in this process; return it as JSON text, or why it failed."""
@@ -89,7 +111,9 @@ def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as scratch:
         folder = scratch if in_temp else str(pathlib.Path(path).parent)
-        client = NudgingClient(nb, timeout=timeout, allow_errors=allow_errors, resources={"metadata": {"path": folder}})
+        client = RepollingClient(
+            nb, timeout=timeout, allow_errors=allow_errors, resources={"metadata": {"path": folder}}
+        )
         try:
             client.execute()
         except (CellExecutionError, CellTimeoutError, CellControlSignal, DeadKernelError) as error:
@@ -151,7 +175,7 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
             bundle = CacheBundleIn(executed, record.uri, data={"execution_seconds": result["seconds"]})
             cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
             late = ", ".join(f"cell {index} {delay} s" for index, delay in result["late"].items())
-            after = f"; replies that came only after a nudge: {late}" if late else ""
+            after = f"; replies that came a second or more after the kernel went idle: {late}" if late else ""
             logger.info(f"parallel_execution: {name} executed in {result['seconds']:.0f} s{after}")
     logger.info(f"parallel_execution: {len(pending) - failed} cached, {failed} failed")
 

@@ -7,15 +7,18 @@ whose cells outlasts the cell timeout.
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import shutil
 import subprocess
 import sys
 import time
+from queue import Empty
 
 import nbformat
 import pytest
 import yaml
+import zmq
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT = 4  # seconds per cell in the scratch book; the course's own is in _config.yml
@@ -73,55 +76,105 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
     assert not (tmp_path / ".jupyter_cache").exists()
 
 
-# Run in the kernel: hold back this cell's own execute_reply until the kernel sends its
-# next shell message (the reply to a new request), as in the builds that hung.
-HOLD_REPLY = """\
-stream = get_ipython().kernel.shell_stream
-send, held = stream.send_multipart, []
+def deafen(channel) -> None:
+    """Make ``channel``'s socket miss every wake-up, as the client's shell socket did in the builds that hung.
 
-def holding_send(frames, *args, **kwargs):
-    if not held and any(b"execute_reply" in bytes(frame) for frame in frames):
-        held.append((frames, args, kwargs))  # the reply to this very cell
-        return None
-    while len(held) == 1:  # the next message out releases it first
-        frames_held, args_held, kwargs_held = held[0]
-        send(frames_held, *args_held, **kwargs_held)
-        held.append(None)
-    return send(frames, *args, **kwargs)
+    A poll still sees a message already waiting when it starts (pyzmq reads
+    ``zmq.EVENTS`` first), and at its timeout it reports what is there (pyzmq polls
+    once more); a message that arrives while it waits does not wake it.
+    """
+    socket, real_poll = channel.socket, channel.socket.poll
 
-stream.send_multipart = holding_send
-"""
+    async def poll(timeout=None, flags=zmq.POLLIN):
+        if socket.get(zmq.EVENTS) & flags:
+            return flags
+        await asyncio.sleep(3600 if timeout is None else timeout / 1000)
+        return await real_poll(0, flags)
+
+    socket.poll = poll
 
 
-def held_reply_notebook(path: pathlib.Path) -> str:
-    notebook(path, HOLD_REPLY, "print('the next cell ran')")
-    return str(path)
+def deaf(client_class, *channels: str):
+    """``client_class`` whose kernel client's ``channels`` (``"shell_channel"``, ...) miss every wake-up."""
+
+    class Deaf(client_class):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            for name in channels:
+                deafen(getattr(kc, name))
+            return kc
+
+    return Deaf
 
 
-def test_a_reply_held_by_the_kernel_hangs_a_plain_client(tmp_path):
-    """The failure the nudge answers, reproduced: without a new request the reply never comes."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-
-    nb = nbformat.read(held_reply_notebook(tmp_path / "held.ipynb"), as_version=4)
-    client = NotebookClient(nb, timeout=TIMEOUT, resources={"metadata": {"path": str(tmp_path)}})
+def run(client_class, tmp_path, cells: int = 3):
+    """Execute a notebook of ``cells`` quick printing cells; the notebook and the seconds it took."""
+    path = tmp_path / "quick.ipynb"
+    notebook(path, *(f"print('cell {n}')" for n in range(1, cells + 1)))
+    nb = nbformat.read(str(path), as_version=4)
+    client = client_class(nb, timeout=TIMEOUT, resources={"metadata": {"path": str(tmp_path)}})
     began = time.monotonic()
-    with pytest.raises(CellTimeoutError):
-        client.execute()
-    assert time.monotonic() - began >= TIMEOUT
+    client.execute()
+    return nb, time.monotonic() - began, client
 
 
-def test_the_build_client_recovers_a_held_reply_within_one_nudge(tmp_path, monkeypatch):
-    """The same notebook and cell timeout pass when the client nudges the kernel."""
+def test_a_missed_wake_up_stalls_a_plain_client_until_the_cell_timeout(tmp_path):
+    """The failure reproduced: each reply waits in the socket until the poll's timeout fires."""
+    from nbclient import NotebookClient
+
+    nb, seconds, _ = run(deaf(NotebookClient, "shell_channel"), tmp_path, cells=2)
+    assert seconds >= 2 * TIMEOUT, f"{seconds:.1f} s"
+    assert [cell.outputs[0]["text"] for cell in nb.cells[1:]] == ["cell 1\n", "cell 2\n"]
+
+
+def test_the_build_client_sees_a_missed_message_within_one_repoll(tmp_path):
+    """The same fault, on both channels, costs the build's client at most a re-poll per message.
+
+    A cell brings five messages (four on IOPub: busy, the input, the printed line,
+    idle; and the reply), so two cells take at most about ten re-polls, less than
+    the plain client's two cell timeouts, and no output is lost.
+    """
     import parallel_execution
 
-    monkeypatch.setattr(parallel_execution, "NUDGE_SECONDS", 0.5)
-    result = parallel_execution.execute_notebook(
-        held_reply_notebook(tmp_path / "held.ipynb"), timeout=TIMEOUT, allow_errors=False, in_temp=False
-    )
-    assert "error" not in result, result
-    executed = nbformat.reads(result["notebook"], as_version=4)
-    assert executed.cells[-1].outputs[0]["text"] == "the next cell ran\n"
+    deaf_client = deaf(parallel_execution.RepollingClient, "shell_channel", "iopub_channel")
+    nb, seconds, client = run(deaf_client, tmp_path, cells=2)
+    assert seconds < 2 * TIMEOUT, f"{seconds:.1f} s for two one-line cells"
+    assert [cell.outputs[0]["text"] for cell in nb.cells[1:]] == ["cell 1\n", "cell 2\n"]
+    # the idle status is seen at most a re-poll late, the reply then at once: nothing is reported late
+    assert all(delay <= 2 * parallel_execution.REPOLL_SECONDS for delay in client.late.values()), client.late
+
+
+def test_the_build_client_reports_a_late_reply(tmp_path, monkeypatch):
+    """A reply seen a second or more after the kernel went idle is named, with its delay.
+
+    With the shell channel deaf, each quick cell's reply waits for the end of the
+    first re-poll, about 2.5 s here, while the idle status comes on IOPub at once.
+    """
+    import parallel_execution
+
+    monkeypatch.setattr(parallel_execution, "REPOLL_SECONDS", 2.5)
+    _, _, client = run(deaf(parallel_execution.RepollingClient, "shell_channel"), tmp_path, cells=2)
+    assert sorted(client.late) == [1, 2], client.late
+    assert all(1.5 <= delay <= 3.0 for delay in client.late.values()), client.late
+
+
+def test_repolling_keeps_the_timeout(tmp_path):
+    """``queue.Empty`` after the timeout, neither sooner nor a whole re-poll later."""
+    import parallel_execution
+
+    calls = []
+
+    async def never(timeout=None):
+        calls.append(timeout)
+        await asyncio.sleep(timeout)
+        raise Empty
+
+    began = time.monotonic()
+    with pytest.raises(Empty):
+        asyncio.run(parallel_execution.repolling(never)(timeout=2.5))
+    assert 2.5 <= time.monotonic() - began < 3.0
+    assert calls[:2] == [parallel_execution.REPOLL_SECONDS] * 2, calls
+    assert len(calls) == 3, calls
 
 
 def test_the_build_client_names_the_failing_cell(tmp_path):
@@ -131,14 +184,3 @@ def test_the_build_client_names_the_failing_cell(tmp_path):
     notebook(path, "x = 1", "raise RuntimeError('the second cell fails')")
     result = parallel_execution.execute_notebook(str(path), timeout=TIMEOUT * 5, allow_errors=False, in_temp=False)
     assert result["error"].startswith("cell 2: CellExecutionError"), result
-
-
-def test_the_build_client_reports_the_late_reply(tmp_path, monkeypatch):
-    import parallel_execution
-
-    monkeypatch.setattr(parallel_execution, "NUDGE_SECONDS", 1.5)
-    result = parallel_execution.execute_notebook(
-        held_reply_notebook(tmp_path / "held.ipynb"), timeout=TIMEOUT, allow_errors=False, in_temp=False
-    )
-    assert list(result["late"]) == [1], result["late"]  # the holding cell, and only it
-    assert 1.0 <= result["late"][1] <= 1.5 + 1.0
