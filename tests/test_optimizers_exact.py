@@ -1,10 +1,14 @@
-"""lib.optimizers against torch.optim: same parameters and state after 100+ steps, to float64 round-off.
+"""lib.optimizers against torch.optim: bit for bit the same parameters and state after 100+ steps.
 
 Every run has two parameter groups with different hyper-parameters, a parameter
 that never gets a gradient, one that gets one only on some steps, and a 0-d
 parameter. Gradients come from a fixed random quadratic plus seeded noise, so
 both optimizers see the same gradient sequence (as functions of their own
-parameters). torch runs with ``foreach=False``, its default, and ``foreach=True``.
+parameters). torch runs with ``foreach=False``, its default (the same loop on the
+CPU), and ``foreach=True``. lib does torch's arithmetic in torch's order, so the
+results are equal to the last bit (``torch.equal``); the one exception is NAdam
+against ``foreach=True``, whose step sizes torch computes with tensor operations
+in another order than in its own per-parameter loop: there they agree to round-off.
 """
 
 from __future__ import annotations
@@ -155,23 +159,30 @@ def train(optimizer, params, problem: Problem, first: int, last: int) -> None:
                 assert grad is None or torch.equal(p.grad, grad)
 
 
-def assert_same(ours: list[torch.Tensor], theirs: list[torch.Tensor]) -> None:
+def assert_equal(a: torch.Tensor, b: torch.Tensor, exact: bool = True) -> None:
+    """``a`` and ``b`` equal bit for bit and in dtype, or in value to round-off when not ``exact``."""
+    a, b = a.detach(), b.detach()
+    if exact:
+        assert a.dtype == b.dtype, (a.dtype, b.dtype)
+        assert torch.equal(a, b), f"largest difference {(a - b).abs().max().item():.3g}"
+    else:
+        scale = max(1.0, b.abs().max().item())
+        torch.testing.assert_close(a, b, rtol=RTOL, atol=RTOL * scale, check_dtype=False)
+
+
+def assert_same(ours: list[torch.Tensor], theirs: list[torch.Tensor], exact: bool = True) -> None:
     for a, b in zip(ours, theirs, strict=True):
-        scale = max(1.0, b.detach().abs().max().item())
-        torch.testing.assert_close(a.detach(), b.detach(), rtol=RTOL, atol=RTOL * scale)
+        assert_equal(a, b, exact)
 
 
-def assert_same_state(ours, theirs, check_dtype: bool = True) -> None:
+def assert_same_state(ours, theirs, exact: bool = True) -> None:
     mine, torchs = ours.state_dict()["state"], theirs.state_dict()["state"]
     assert mine.keys() == torchs.keys()
     for index, state in torchs.items():
         assert mine[index].keys() == state.keys(), index
         for key, value in state.items():
             if torch.is_tensor(value):
-                scale = max(1.0, value.abs().max().item())
-                torch.testing.assert_close(
-                    mine[index][key], value, rtol=RTOL, atol=RTOL * scale, check_dtype=check_dtype
-                )
+                assert_equal(mine[index][key], value, exact)
             else:
                 assert mine[index][key] == value
 
@@ -186,22 +197,17 @@ def run_both(name: str, options: dict, seed: int, torch_variant: dict, steps: in
     return ours, ours_params, theirs, torch_params, problem
 
 
-def test_grid_size():
-    # Report how many settings the grid covers (run with -s to see it).
-    names = {name for name, _, _ in GRID}
-    print(f"\nexactness grid: {len(GRID)} settings over {len(names)} optimizers")
-    assert names == set(optimizers.NAMES)
-    assert len(GRID) >= 150
+def test_every_optimizer_is_compared():
+    assert set(OPTIONS) == set(SECOND_GROUP) == set(optimizers.NAMES)
 
 
 @pytest.mark.parametrize(("name", "options", "seed"), GRID, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(GRID)])
-def test_matches_torch(name, options, seed, monkeypatch):
+def test_matches_torch(name, options, seed):
     variant = TORCH_VARIANTS[seed % len(TORCH_VARIANTS)]
-    if seed != 1:  # temporaries in lib's reusable workspace (else, these small tensors get fresh ones)
-        monkeypatch.setattr(optimizers.base, "WORKSPACE_MIN_BYTES", 0)
+    exact = not (name == "NAdam" and variant.get("foreach"))
     ours, ours_params, theirs, torch_params, problem = run_both(name, options, seed, variant)
-    assert_same(ours_params, torch_params)
-    assert_same_state(ours, theirs)
+    assert_same(ours_params, torch_params, exact)
+    assert_same_state(ours, theirs, exact)
     # The parameter that never had a gradient has not moved, and the others have.
     assert torch.equal(ours_params[2].detach(), problem.start[2])
     assert not torch.equal(ours_params[0].detach(), problem.start[0])
@@ -254,8 +260,9 @@ def test_state_dict_roundtrip(name, options):
 
     assert_same(resumed_params, full_params)  # equals the uninterrupted run
     assert_same(resumed_params, torch_params)  # and torch's
-    # load_state_dict (torch's own) casts NAdam's scalar mu_product to the parameters' dtype.
-    assert_same_state(resumed, theirs, check_dtype=False)
+    # load_state_dict (torch's own) casts NAdam's scalar mu_product to the parameters' dtype,
+    # so from then on it is rounded in float64 where torch's uninterrupted run rounds in float32.
+    assert_same_state(resumed, theirs, exact=name != "NAdam")
 
 
 @pytest.mark.parametrize(("name", "options"), ROUNDTRIP, ids=[n for n, _ in ROUNDTRIP])
@@ -333,18 +340,6 @@ def settings_strategy(draw):
     if name == "SGD" and draw(st.booleans()):
         options.update(nesterov=True, dampening=0.0, momentum=draw(st.floats(0.05, 0.95)))
     return name, options, draw(st.integers(0, 10_000))
-
-
-def test_workspace_is_reused_for_large_parameters():
-    param = torch.zeros(100_000, dtype=torch.float64, requires_grad=True)
-    optimizer = optimizers.Adadelta([param], weight_decay=0.1)
-    pointers = set()
-    for _ in range(3):
-        param.grad = torch.ones_like(param)
-        optimizer.step()
-        pointers.add(tuple(b.data_ptr() for b in optimizer.workspace._buffers.values()))
-    assert len(pointers) == 1
-    assert len(next(iter(pointers))) == 3  # gradient with decay, √(v+ε), Δ
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

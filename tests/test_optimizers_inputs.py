@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lib import optimizers
+from lib.optimizers.base import CHECK_EVERY
 
 
 def leaf(*values, dtype=torch.float64):
@@ -34,16 +36,45 @@ def test_create_ignores_letter_case(spelling):
 
 
 def test_create_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="name") as error:
+    with pytest.raises(ValueError, match="optimizer") as error:
         optimizers.create("adamm", [leaf(1.0)])
     for name in optimizers.NAMES:
         assert name in str(error.value)
 
 
-@pytest.mark.parametrize("name", [None, 3, torch.optim.Adam])
-def test_create_needs_a_string(name):
-    with pytest.raises(TypeError, match="name"):
-        optimizers.create(name, [leaf(1.0)])
+@pytest.mark.parametrize("cls", [optimizers.Adam, torch.optim.Adam, torch.optim.LBFGS])
+def test_create_accepts_an_optimizer_class(cls):
+    optimizer = optimizers.create(cls, [leaf(1.0)], lr=0.25)
+    assert type(optimizer) is cls
+    assert optimizer.param_groups[0]["lr"] == 0.25
+
+
+def test_create_accepts_a_factory_and_passes_it_the_arguments():
+    calls = []
+
+    def factory(params, **kwargs):
+        calls.append(kwargs)
+        return torch.optim.SGD(params, foreach=False, **kwargs)
+
+    optimizer = optimizers.create(factory, [leaf(1.0)], lr=0.5, momentum=0.9)
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert calls == [{"lr": 0.5, "momentum": 0.9}]
+    assert optimizer.param_groups[0]["momentum"] == 0.9
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "error", "match"),
+    [
+        (None, TypeError, "optimizer must be a name"),
+        (3, TypeError, "optimizer must be a name"),
+        (dict, TypeError, "optimizer must be a torch.optim.Optimizer class"),
+        (lambda params, **kwargs: list(params), TypeError, "optimizer must build a torch.optim.Optimizer"),
+        ("LBFGS", ValueError, "torch.optim.LBFGS"),  # not in lib: the message says how to get torch's
+    ],
+)
+def test_create_refuses_what_is_not_an_optimizer(optimizer, error, match):
+    with pytest.raises(error, match=match):
+        optimizers.create(optimizer, [leaf(1.0)])
 
 
 def test_create_rejects_unknown_keywords():
@@ -223,6 +254,57 @@ def test_overflow_is_caught():
     optimizer = optimizers.SGD([param], lr=1e300)
     param.grad = torch.tensor([1e10], dtype=torch.float64)
     with pytest.raises(ValueError, match="NaN or infinite"):
+        optimizer.step()
+
+
+def first_non_finite_step(optimizer_class, lr: float, steps: int = 300):
+    """A learner's own loop: gradient descent on f(x) = x₁² + x₂², run to the end.
+
+    Returns the first step after which x is no longer finite (None if it stays finite).
+    """
+    x = torch.tensor([1.0, -3.0], requires_grad=True)
+    optimizer = optimizer_class([x], lr=lr)
+    first = None
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        (x**2).sum().backward()
+        optimizer.step()
+        if first is None and not bool(torch.isfinite(x).all()):
+            first = step
+    return first
+
+
+def test_a_learner_loop_that_diverges_stops_with_the_step_named():
+    # With η = 1.5 each step maps x to −2x: |x| doubles until float32 overflows, and
+    # torch.optim.SGD carries on with inf, then NaN, without a word.
+    first_bad = first_non_finite_step(torch.optim.SGD, lr=1.5)
+    assert first_bad is not None
+    assert first_bad > CHECK_EVERY
+    with pytest.raises(
+        ValueError, match=r"parameter 0 of param group 0 \(shape \(2,\)\) became NaN or infinite"
+    ) as error:
+        first_non_finite_step(optimizers.SGD, lr=1.5)
+    window = re.search(r"between step (\d+) and step (\d+)", str(error.value))
+    first, last = int(window[1]), int(window[2])
+    assert first <= first_bad <= last  # the window holds the step where x went non-finite
+    assert last % CHECK_EVERY == 0
+    assert last - first == CHECK_EVERY - 1
+    assert first_non_finite_step(optimizers.SGD, lr=0.1) is None  # a good rate runs to the end
+
+
+def test_later_steps_are_checked_in_batches_and_nothing_is_missed():
+    k = CHECK_EVERY  # steps 1 to k are checked one by one, then every k-th step
+    params = [leaf(1.0, 2.0), leaf(3.0)]
+    optimizer = optimizers.SGD(params, lr=0.1)
+    for step in range(1, 2 * k + 1):
+        bad = [math.nan, 0.5] if step == k + 3 else [0.5, 0.5]
+        params[0].grad = torch.tensor(bad, dtype=torch.float64) if step <= k + 3 else None
+        params[1].grad = torch.ones(1, dtype=torch.float64)
+        if step < 2 * k:
+            optimizer.step()  # steps k + 4 to 2k - 1 are not checked
+    assert math.isnan(params[0][0].item())
+    # Step 2k checks parameter 0 although it has had no gradient since step k + 3.
+    with pytest.raises(ValueError, match=rf"parameter 0 of .* between step {k + 1} and step {2 * k} .*no gradient"):
         optimizer.step()
 
 

@@ -9,7 +9,7 @@ from torch.optim import lr_scheduler as ref
 
 from lib import schedules as ours
 
-SETTINGS = 60  # random settings per schedule
+SETTINGS = 60  # random settings per schedule, one test each (the seed of test k is 1000 k + setting)
 REL = 1e-12
 
 
@@ -62,150 +62,130 @@ def random_lrs(rng):
     return [10 ** rng.uniform(-4, 0.5) for _ in range(rng.choice([1, 1, 2]))]
 
 
-def settings(seed_offset):
-    for seed in range(SETTINGS):
-        yield random.Random(1000 * seed_offset + seed)
+def multistep_kwargs(rng):
+    milestones = sorted(rng.sample(range(0, 300), rng.randint(0, 6)))
+    if milestones and rng.random() < 0.3:
+        milestones.append(milestones[-1])  # a repeated milestone counts twice
+    return {"milestones": milestones, "gamma": rng.uniform(0.05, 1.0)}
 
 
-def test_step_lr():
-    for rng in settings(1):
-        step_size, gamma = rng.randint(1, 40), rng.uniform(0.05, 1.0)
-        assert_same_trace(
-            lambda o, s=step_size, g=gamma: ours.StepLR(o, step_size=s, gamma=g),
-            lambda o, s=step_size, g=gamma: ref.StepLR(o, step_size=s, gamma=g),
-            random_lrs(rng),
-            rng.randint(1, 400),
-        )
+def linear_kwargs(rng):
+    start, end = rng.uniform(0.01, 1.0), rng.choice([1.0, 0.0, rng.uniform(0.0, 1.0)])
+    return {"start_factor": start, "end_factor": end, "total_iters": rng.randint(1, 200)}
 
 
-def test_multistep_lr():
-    for rng in settings(2):
-        milestones = sorted(rng.sample(range(0, 300), rng.randint(0, 6)))
-        if milestones and rng.random() < 0.3:
-            milestones.append(milestones[-1])  # a repeated milestone counts twice
-        gamma = rng.uniform(0.05, 1.0)
-        assert_same_trace(
-            lambda o, m=milestones, g=gamma: ours.MultiStepLR(o, milestones=m, gamma=g),
-            lambda o, m=milestones, g=gamma: ref.MultiStepLR(o, milestones=m, gamma=g),
-            random_lrs(rng),
-            rng.randint(1, 400),
-        )
+# Schedules with torch's name and arguments: (the arguments drawn, then the number of steps drawn).
+NAMESAKES = {
+    "StepLR": (
+        lambda rng: {"step_size": rng.randint(1, 40), "gamma": rng.uniform(0.05, 1.0)},
+        lambda rng, kwargs: rng.randint(1, 400),
+    ),
+    "MultiStepLR": (multistep_kwargs, lambda rng, kwargs: rng.randint(1, 400)),
+    "ExponentialLR": (
+        lambda rng: {
+            "gamma": rng.choice([rng.uniform(0.9, 1.0), rng.uniform(0.5, 1.0), rng.uniform(1.0, 1.05), 0.995])
+        },
+        lambda rng, kwargs: rng.randint(1, 1000),
+    ),
+    "PolynomialLR": (
+        lambda rng: {"total_iters": rng.randint(1, 300), "power": rng.choice([1.0, 2.0, 0.5, rng.uniform(0.1, 4.0)])},
+        lambda rng, kwargs: rng.randint(1, 400),
+    ),
+    "CosineAnnealingLR": (
+        lambda rng: {"T_max": rng.randint(1, 200), "eta_min": rng.choice([0.0, 10 ** rng.uniform(-6, -2)])},
+        lambda rng, kwargs: rng.randint(1, 3 * kwargs["T_max"] + 2),  # past T_max the cosine climbs back up
+    ),
+    "LinearLR": (linear_kwargs, lambda rng, kwargs: rng.randint(1, 300)),
+}
 
 
-def test_exponential_lr():
-    for rng in settings(3):
-        gamma = rng.choice([rng.uniform(0.9, 1.0), rng.uniform(0.5, 1.0), rng.uniform(1.0, 1.05), 0.995])
-        assert_same_trace(
-            lambda o, g=gamma: ours.ExponentialLR(o, gamma=g),
-            lambda o, g=gamma: ref.ExponentialLR(o, gamma=g),
-            random_lrs(rng),
-            rng.randint(1, 1000),
-        )
+@pytest.mark.parametrize("seed", range(SETTINGS))
+@pytest.mark.parametrize("name", NAMESAKES)
+def test_matches_its_torch_namesake(name, seed):
+    rng = random.Random(1000 * (1 + list(NAMESAKES).index(name)) + seed)
+    draw_kwargs, draw_steps = NAMESAKES[name]
+    kwargs = draw_kwargs(rng)
+    lrs = random_lrs(rng)
+    assert_same_trace(
+        lambda o: getattr(ours, name)(o, **kwargs),
+        lambda o: getattr(ref, name)(o, **kwargs),
+        lrs,
+        draw_steps(rng, kwargs),
+    )
 
 
-def test_polynomial_lr():
-    for rng in settings(4):
-        total, power = rng.randint(1, 300), rng.choice([1.0, 2.0, 0.5, rng.uniform(0.1, 4.0)])
-        assert_same_trace(
-            lambda o, t=total, p=power: ours.PolynomialLR(o, total_iters=t, power=p),
-            lambda o, t=total, p=power: ref.PolynomialLR(o, total_iters=t, power=p),
-            random_lrs(rng),
-            rng.randint(1, 400),
-        )
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_warmup_cosine_matches_lambda_lr_closed_form(seed):
+    rng = random.Random(1000 * 7 + seed)
+    warmup = rng.choice([0, rng.randint(1, 50)])
+    total = warmup + rng.randint(1, 200)
+    eta_min = rng.choice([0.0, 1e-5])
+    lrs = random_lrs(rng)
+
+    def factors(base, w=warmup, total=total, eta_min=eta_min):
+        def f(t):
+            if t < w:
+                return t / w
+            s = min(t, total)
+            return (eta_min + (base - eta_min) * 0.5 * (1 + math.cos(math.pi * (s - w) / (total - w)))) / base
+
+        return f
+
+    assert_same_trace(
+        lambda o, w=warmup, t=total, e=eta_min: ours.WarmupCosineLR(o, warmup_steps=w, total_steps=t, eta_min=e),
+        lambda o, lrs=lrs: ref.LambdaLR(o, [factors(b) for b in lrs]),
+        lrs,
+        rng.randint(1, total + 50),
+    )
 
 
-def test_cosine_annealing_lr():
-    for rng in settings(5):
-        t_max = rng.randint(1, 200)
-        eta_min = rng.choice([0.0, 10 ** rng.uniform(-6, -2)])
-        assert_same_trace(
-            lambda o, t=t_max, e=eta_min: ours.CosineAnnealingLR(o, T_max=t, eta_min=e),
-            lambda o, t=t_max, e=eta_min: ref.CosineAnnealingLR(o, T_max=t, eta_min=e),
-            random_lrs(rng),
-            rng.randint(1, 3 * t_max + 2),  # past T_max the cosine climbs back up
-        )
-
-
-def test_linear_lr():
-    for rng in settings(6):
-        start, end = rng.uniform(0.01, 1.0), rng.choice([1.0, 0.0, rng.uniform(0.0, 1.0)])
-        total = rng.randint(1, 200)
-        assert_same_trace(
-            lambda o, s=start, e=end, t=total: ours.LinearLR(o, start_factor=s, end_factor=e, total_iters=t),
-            lambda o, s=start, e=end, t=total: ref.LinearLR(o, start_factor=s, end_factor=e, total_iters=t),
-            random_lrs(rng),
-            rng.randint(1, 300),
-        )
-
-
-def test_warmup_cosine_matches_lambda_lr_closed_form():
-    for rng in settings(7):
-        warmup = rng.choice([0, rng.randint(1, 50)])
-        total = warmup + rng.randint(1, 200)
-        eta_min = rng.choice([0.0, 1e-5])
-        lrs = random_lrs(rng)
-
-        def factors(base, w=warmup, total=total, eta_min=eta_min):
-            def f(t):
-                if t < w:
-                    return t / w
-                s = min(t, total)
-                return (eta_min + (base - eta_min) * 0.5 * (1 + math.cos(math.pi * (s - w) / (total - w)))) / base
-
-            return f
-
-        assert_same_trace(
-            lambda o, w=warmup, t=total, e=eta_min: ours.WarmupCosineLR(o, warmup_steps=w, total_steps=t, eta_min=e),
-            lambda o, lrs=lrs: ref.LambdaLR(o, [factors(b) for b in lrs]),
-            lrs,
-            rng.randint(1, total + 50),
-        )
-
-
-def test_warmup_cosine_matches_sequential_linear_then_cosine_after_warmup():
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_warmup_cosine_matches_sequential_linear_then_cosine_after_warmup(seed):
     # torch's LinearLR cannot start from 0, so compare from the end of the warm-up on:
     # SequentialLR([LinearLR, CosineAnnealingLR]) is PyTorch's usual spelling of this schedule.
-    for rng in settings(8):
-        warmup, cosine = rng.randint(1, 40), rng.randint(1, 150)
-        lrs = random_lrs(rng)
+    rng = random.Random(1000 * 8 + seed)
+    warmup, cosine = rng.randint(1, 40), rng.randint(1, 150)
+    lrs = random_lrs(rng)
 
-        def sequential(o, w=warmup, c=cosine):
-            warm = ref.LinearLR(o, start_factor=1e-3, end_factor=1.0, total_iters=w)
-            cos = ref.CosineAnnealingLR(o, T_max=c)
-            return ref.SequentialLR(o, [warm, cos], milestones=[w])
+    def sequential(o, w=warmup, c=cosine):
+        warm = ref.LinearLR(o, start_factor=1e-3, end_factor=1.0, total_iters=w)
+        cos = ref.CosineAnnealingLR(o, T_max=c)
+        return ref.SequentialLR(o, [warm, cos], milestones=[w])
 
-        mine, _ = trace(lambda o, w=warmup, c=cosine: ours.WarmupCosineLR(o, w, w + c), lrs, warmup + cosine + 1)
-        theirs, _ = trace(sequential, lrs, warmup + cosine + 1)
-        for (lr_a, _, _), (lr_b, _, _) in zip(mine[warmup:], theirs[warmup:], strict=True):
-            assert_close(lr_a, lr_b)
-
-
-def test_inverse_sqrt_matches_lambda_lr_closed_form():
-    for rng in settings(9):
-        warmup = rng.randint(1, 60)
-        assert_same_trace(
-            lambda o, w=warmup: ours.InverseSqrtLR(o, warmup_steps=w),
-            lambda o, w=warmup: ref.LambdaLR(o, lambda t: min((t + 1) / w, (w / (t + 1)) ** 0.5)),
-            random_lrs(rng),
-            rng.randint(1, 400),
-        )
+    mine, _ = trace(lambda o, w=warmup, c=cosine: ours.WarmupCosineLR(o, w, w + c), lrs, warmup + cosine + 1)
+    theirs, _ = trace(sequential, lrs, warmup + cosine + 1)
+    for (lr_a, _, _), (lr_b, _, _) in zip(mine[warmup:], theirs[warmup:], strict=True):
+        assert_close(lr_a, lr_b)
 
 
-def test_cosine_and_linear_recursions_follow_their_closed_forms_up_to_rounding():
-    for rng in settings(12):
-        base, t_max, eta_min = 10 ** rng.uniform(-3, 0), rng.randint(1, 300), rng.choice([0.0, 1e-4])
-        rates = ours.lr_sequence(
-            lambda o, t=t_max, e=eta_min: ours.CosineAnnealingLR(o, T_max=t, eta_min=e), 3 * t_max, base
-        )
-        closed = [eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2 for t in range(3 * t_max)]
-        errors = [abs(a - b) for a, b in zip(rates, closed, strict=True)]
-        assert max(errors[: t_max + 1]) < 1e-14 * base  # the first half cosine
-        assert max(errors) < 1e-11 * base  # climbing back up, the recursion's rounding errors grow
-        start, end, total = rng.uniform(0.01, 1), rng.uniform(0, 1), rng.randint(1, 300)
-        factory = lambda o, s=start, e=end, n=total: ours.LinearLR(o, start_factor=s, end_factor=e, total_iters=n)  # noqa: E731
-        rates = ours.lr_sequence(factory, total + 10, base)
-        closed = [base * (start + (end - start) * min(t, total) / total) for t in range(total + 10)]
-        assert max(abs(a - b) for a, b in zip(rates, closed, strict=True)) < 1e-14 * base
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_inverse_sqrt_matches_lambda_lr_closed_form(seed):
+    rng = random.Random(1000 * 9 + seed)
+    warmup = rng.randint(1, 60)
+    assert_same_trace(
+        lambda o, w=warmup: ours.InverseSqrtLR(o, warmup_steps=w),
+        lambda o, w=warmup: ref.LambdaLR(o, lambda t: min((t + 1) / w, (w / (t + 1)) ** 0.5)),
+        random_lrs(rng),
+        rng.randint(1, 400),
+    )
+
+
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_cosine_and_linear_recursions_follow_their_closed_forms_up_to_rounding(seed):
+    rng = random.Random(1000 * 12 + seed)
+    base, t_max, eta_min = 10 ** rng.uniform(-3, 0), rng.randint(1, 300), rng.choice([0.0, 1e-4])
+    rates = ours.lr_sequence(
+        lambda o, t=t_max, e=eta_min: ours.CosineAnnealingLR(o, T_max=t, eta_min=e), 3 * t_max, base
+    )
+    closed = [eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2 for t in range(3 * t_max)]
+    errors = [abs(a - b) for a, b in zip(rates, closed, strict=True)]
+    assert max(errors[: t_max + 1]) < 1e-14 * base  # the first half cosine
+    assert max(errors) < 1e-11 * base  # climbing back up, the recursion's rounding errors grow
+    start, end, total = rng.uniform(0.01, 1), rng.uniform(0, 1), rng.randint(1, 300)
+    factory = lambda o, s=start, e=end, n=total: ours.LinearLR(o, start_factor=s, end_factor=e, total_iters=n)  # noqa: E731
+    rates = ours.lr_sequence(factory, total + 10, base)
+    closed = [base * (start + (end - start) * min(t, total) / total) for t in range(total + 10)]
+    assert max(abs(a - b) for a, b in zip(rates, closed, strict=True)) < 1e-14 * base
 
 
 def test_inverse_sqrt_shape():
@@ -235,21 +215,22 @@ def one_cycle_kwargs(rng):
     return kwargs, total
 
 
-def test_one_cycle_lr():
-    for rng in settings(10):
-        kwargs, total = one_cycle_kwargs(rng)
-        lrs = random_lrs(rng)
-        max_lr = [lr * rng.uniform(1, 10) for lr in lrs] if len(lrs) > 1 and rng.random() < 0.5 else 0.5
-        kind = rng.choice(["sgd", "adam"])
-        if math.isclose(kwargs["pct_start"] * total, 1.0) or math.isclose(2 * kwargs["pct_start"] * total, 2.0):
-            continue  # a zero-length phase: torch divides by zero, lib raises ValueError (tested below)
-        assert_same_trace(
-            lambda o, m=max_lr, k=kwargs: ours.OneCycleLR(o, max_lr=m, **k),
-            lambda o, m=max_lr, k=kwargs: ref.OneCycleLR(o, max_lr=m, **k),
-            lrs,
-            total,
-            kind=kind,
-        )
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_one_cycle_lr(seed):
+    rng = random.Random(1000 * 10 + seed)
+    kwargs, total = one_cycle_kwargs(rng)
+    lrs = random_lrs(rng)
+    max_lr = [lr * rng.uniform(1, 10) for lr in lrs] if len(lrs) > 1 and rng.random() < 0.5 else 0.5
+    kind = rng.choice(["sgd", "adam"])
+    if math.isclose(kwargs["pct_start"] * total, 1.0) or math.isclose(2 * kwargs["pct_start"] * total, 2.0):
+        pytest.skip("a zero-length phase: torch divides by zero, lib raises ValueError (tested below)")
+    assert_same_trace(
+        lambda o, m=max_lr, k=kwargs: ours.OneCycleLR(o, max_lr=m, **k),
+        lambda o, m=max_lr, k=kwargs: ref.OneCycleLR(o, max_lr=m, **k),
+        lrs,
+        total,
+        kind=kind,
+    )
 
 
 def test_one_cycle_refuses_to_step_past_total_steps():
@@ -266,32 +247,33 @@ def test_one_cycle_zero_length_phase_is_a_value_error():
         ours.OneCycleLR(make_optimizer([0.1]), max_lr=1.0, total_steps=10, pct_start=0.1)
 
 
-def test_reduce_on_plateau():
-    for rng in settings(11):
-        kwargs = {
-            "mode": rng.choice(["min", "max"]),
-            "factor": rng.uniform(0.1, 0.9),
-            "patience": rng.randint(0, 6),
-            "threshold": rng.choice([0.0, 1e-4, rng.uniform(0, 0.1)]),
-            "threshold_mode": rng.choice(["rel", "abs"]),
-            "cooldown": rng.randint(0, 4),
-            "eps": rng.choice([1e-8, 0.0, 1e-3]),
-        }
-        lrs = random_lrs(rng)
-        kwargs["min_lr"] = rng.choice([0.0, 1e-4, [1e-5] * len(lrs)])
-        steps = rng.randint(1, 150)
-        # a noisy, sometimes stalling curve: a random walk with plateaus
-        value, metrics = rng.uniform(-2, 2), []
-        for _ in range(steps):
-            value += rng.choice([0.0, 0.0, rng.gauss(0, 0.1), -abs(rng.gauss(0, 0.05))])
-            metrics.append(value)
-        assert_same_trace(
-            lambda o, k=kwargs: ours.ReduceLROnPlateau(o, **k),
-            lambda o, k=kwargs: ref.ReduceLROnPlateau(o, **k),
-            lrs,
-            steps,
-            metrics=metrics,
-        )
+@pytest.mark.parametrize("seed", range(SETTINGS))
+def test_reduce_on_plateau(seed):
+    rng = random.Random(1000 * 11 + seed)
+    kwargs = {
+        "mode": rng.choice(["min", "max"]),
+        "factor": rng.uniform(0.1, 0.9),
+        "patience": rng.randint(0, 6),
+        "threshold": rng.choice([0.0, 1e-4, rng.uniform(0, 0.1)]),
+        "threshold_mode": rng.choice(["rel", "abs"]),
+        "cooldown": rng.randint(0, 4),
+        "eps": rng.choice([1e-8, 0.0, 1e-3]),
+    }
+    lrs = random_lrs(rng)
+    kwargs["min_lr"] = rng.choice([0.0, 1e-4, [1e-5] * len(lrs)])
+    steps = rng.randint(1, 150)
+    # a noisy, sometimes stalling curve: a random walk with plateaus
+    value, metrics = rng.uniform(-2, 2), []
+    for _ in range(steps):
+        value += rng.choice([0.0, 0.0, rng.gauss(0, 0.1), -abs(rng.gauss(0, 0.05))])
+        metrics.append(value)
+    assert_same_trace(
+        lambda o, k=kwargs: ours.ReduceLROnPlateau(o, **k),
+        lambda o, k=kwargs: ref.ReduceLROnPlateau(o, **k),
+        lrs,
+        steps,
+        metrics=metrics,
+    )
 
 
 def test_reduce_on_plateau_waits_for_patience():
@@ -498,3 +480,75 @@ def test_lr_sequence_bad_arguments():
         ours.lr_sequence(lambda o: 3, 5)
     with pytest.raises(TypeError, match="state_dict"):
         ours.StepLR(make_optimizer([0.1]), 2).load_state_dict([1, 2])
+
+
+# --- create: a name, a class or a factory ---------------------------------------------------------
+
+
+def test_names_are_the_class_names():
+    for name in ours.NAMES:
+        cls = getattr(ours, name)
+        assert cls.__name__ == name
+    assert {"StepLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau"} <= set(ours.NAMES)
+
+
+@pytest.mark.parametrize("spelling", ["StepLR", "steplr", " STEPLR "])
+def test_create_by_name_in_any_letter_case_gives_the_class_rates(spelling):
+    opt = make_optimizer([0.4])
+    sched = ours.create(spelling, opt, step_size=2, gamma=0.5)
+    assert type(sched) is ours.StepLR
+    assert sched.optimizer is opt
+    rates = []
+    for _ in range(5):
+        rates.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        sched.step()
+    assert rates == [0.4, 0.4, 0.2, 0.2, 0.1]
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"), [(ours.CosineAnnealingLR, {"T_max": 5}), (ref.LambdaLR, {"lr_lambda": lambda t: 0.5**t})]
+)
+def test_create_from_a_class_matches_calling_it(cls, kwargs):
+    built, _ = trace(lambda o: ours.create(cls, o, **kwargs), [0.3], 8)
+    direct, _ = trace(lambda o: cls(o, **kwargs), [0.3], 8)
+    assert built == direct
+
+
+def test_create_from_a_factory_passes_it_the_optimizer_and_arguments():
+    calls = []
+
+    def factory(optimizer, **kwargs):
+        calls.append((optimizer, kwargs))
+        return ours.ExponentialLR(optimizer, **kwargs)
+
+    opt = make_optimizer([0.1])
+    sched = ours.create(factory, opt, gamma=0.9)
+    assert calls == [(opt, {"gamma": 0.9})]
+    assert isinstance(sched, ours.ExponentialLR)
+    plateau = ours.create("ReduceLROnPlateau", opt, patience=0, factor=0.5)
+    plateau.step(1.0)
+    plateau.step(2.0)
+    assert plateau.get_last_lr() == [0.05]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "error", "match"),
+    [
+        (None, TypeError, "schedule must be a name"),
+        (7, TypeError, "schedule must be a name"),
+        (dict, TypeError, "schedule must be a learning-rate schedule class"),
+        ("LambdaLR", ValueError, "torch.optim.lr_scheduler.LambdaLR"),  # not in lib: says how to get torch's
+        ("warmup", ValueError, "schedule must be one of the names StepLR"),
+        (lambda o: 3, TypeError, "schedule must build a scheduler"),
+        (lambda o: ours.StepLR(make_optimizer([0.1]), 2), ValueError, "on the optimizer it is given"),
+    ],
+)
+def test_create_refuses_what_is_not_a_schedule(schedule, error, match):
+    with pytest.raises(error, match=match):
+        ours.create(schedule, make_optimizer([0.1]))
+
+
+def test_create_needs_an_optimizer():
+    with pytest.raises(TypeError, match="optimizer"):
+        ours.create("StepLR", [torch.zeros(1)], step_size=2)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, gradient, scalar_dtype
 
 
 def adadelta_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
     rho: float,
@@ -23,14 +21,18 @@ def adadelta_update(
     weight_decay: float,
     maximize: bool,
 ) -> None:
-    """One AdaDelta step on one parameter, in place."""
-    square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+    """One step of the rule in :class:`Adadelta`'s docstring, on one parameter."""
+    v, u = state["square_avg"], state["acc_delta"]
     state["step"] += 1
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-    square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-    std = torch.add(square_avg, eps, out=workspace.like(param, 1)).sqrt_()
-    delta = torch.add(acc_delta, eps, out=workspace.like(param, 2)).sqrt_().div_(std).mul_(grad)
-    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+    g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # v_t = ρ v_{t-1} + (1 − ρ) g_t²
+    v.mul_(rho).addcmul_(g, g, value=1 - rho)
+    # Δ_t = √(u_{t-1} + ε) / √(v_t + ε) · g_t
+    delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
+    # u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
+    u.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    # θ_t = θ_{t-1} − η Δ_t
     param.add_(delta, alpha=-lr)
 
 
@@ -69,23 +71,11 @@ class Adadelta(BaseOptimizer):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        weight_decay, maximize, workspace = group["weight_decay"], group["maximize"], self.workspace
-        for param in params:
-            state = self.state[param]
-            if not state:
-                state["step"] = torch.zeros((), dtype=scalar_dtype())
-                state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                state["acc_delta"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            adadelta_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                rho=rho,
-                eps=eps,
-                weight_decay=weight_decay,
-                maximize=maximize,
-            )
+    update = staticmethod(adadelta_update)
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        return {
+            "step": torch.zeros((), dtype=scalar_dtype()),
+            "square_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "acc_delta": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, gradient, scalar_dtype
 
 
 def adagrad_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
     lr_decay: float,
@@ -23,15 +21,18 @@ def adagrad_update(
     eps: float,
     maximize: bool,
 ) -> None:
-    """One AdaGrad step on one parameter, in place."""
-    step_t, state_sum = state["step"], state["sum"]
-    step_t += 1
-    step = step_t.item()
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-    clr = lr / (1 + (step - 1) * lr_decay)
-    state_sum.addcmul_(grad, grad, value=1)
-    std = torch.sqrt(state_sum, out=workspace.like(param, 1)).add_(eps)
-    param.addcdiv_(grad, std, value=-clr)
+    """One step of the rule in :class:`Adagrad`'s docstring, on one parameter."""
+    s = state["sum"]
+    state["step"] += 1
+    t = state["step"].item()
+    # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+    g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # η_t = η / (1 + (t − 1) ν)
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    # s_t = s_{t-1} + g_t²
+    s.addcmul_(g, g, value=1)
+    # θ_t = θ_{t-1} − η_t g_t / (√s_t + ε)
+    param.addcdiv_(g, s.sqrt().add_(eps), value=-lr_t)
 
 
 class Adagrad(BaseOptimizer):
@@ -78,27 +79,12 @@ class Adagrad(BaseOptimizer):
         # Like torch.optim, the state exists from the start, so state_dict() has it before any step.
         for group in self.param_groups:
             for param in group["params"]:
-                self._init_state(param, group)
+                self.state[param] = self.init_state(param, group)
 
-    def _init_state(self, param: torch.Tensor, group: dict) -> dict:
-        state = self.state[param]
-        state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-        state["sum"] = torch.full_like(param, group["initial_accumulator_value"], memory_format=torch.preserve_format)
-        return state
+    update = staticmethod(adagrad_update)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize, workspace = group["weight_decay"], group["maximize"], self.workspace
-        for param in params:
-            state = self.state[param] or self._init_state(param, group)
-            adagrad_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                lr_decay=lr_decay,
-                weight_decay=weight_decay,
-                eps=eps,
-                maximize=maximize,
-            )
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        return {
+            "step": torch.tensor(0.0, dtype=scalar_dtype()),
+            "sum": torch.full_like(param, group["initial_accumulator_value"], memory_format=torch.preserve_format),
+        }

@@ -7,49 +7,46 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, decay_weights, gradient, scalar_dtype
 
 
 def adam_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
-    beta1: float,
-    beta2: float,
+    betas: tuple[float, float],
     eps: float,
     weight_decay: float,
     amsgrad: bool,
     maximize: bool,
     decoupled_weight_decay: bool,
 ) -> None:
-    """One Adam (or AdamW, or AMSGrad) step on one parameter, in place."""
-    step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-    step_t += 1
-    step = step_t.item()
+    """One step of the rule in :class:`Adam`'s docstring, on one parameter."""
+    beta1, beta2 = betas
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    state["step"] += 1
+    t = state["step"].item()
     if decoupled_weight_decay:
-        if weight_decay != 0:
-            param.mul_(1 - lr * weight_decay)
-        weight_decay = 0
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-
-    bias_correction1 = 1 - beta1**step
-    bias_correction2 = 1 - beta2**step
-    step_size = lr / bias_correction1
-    if amsgrad:
-        max_exp_avg_sq = state["max_exp_avg_sq"]
-        torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-        denom = torch.sqrt(max_exp_avg_sq, out=workspace.like(param, 1))
+        # θ_{t-1} ← (1 − ηω) θ_{t-1},   g_t = ∇f(θ_{t-1})
+        decay_weights(param, lr, weight_decay)
+        g = gradient(param, grad, maximize=maximize)
     else:
-        denom = torch.sqrt(exp_avg_sq, out=workspace.like(param, 1))
-    denom.div_(bias_correction2**0.5).add_(eps)
-    param.addcdiv_(exp_avg, denom, value=-step_size)
+        # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+        g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # m_t = β1 m_{t-1} + (1 − β1) g_t, computed as m + (1 − β1)(g − m)
+    m.lerp_(g, 1 - beta1)
+    # v_t = β2 v_{t-1} + (1 − β2) g_t²
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    if amsgrad:
+        # v_t^max = max(v_{t-1}^max, v_t), used in place of v_t
+        v_max = state["max_exp_avg_sq"]
+        v = torch.maximum(v_max, v, out=v_max)
+    # θ_t = θ_{t-1} − η m̂_t / (√v̂_t + ε),
+    # with m̂_t = m_t / (1 − β1^t) and √v̂_t = √v_t / √(1 − β2^t)
+    denominator = v.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)
+    param.addcdiv_(m, denominator, value=-lr / (1 - beta1**t))
 
 
 class Adam(BaseOptimizer):
@@ -110,32 +107,17 @@ class Adam(BaseOptimizer):
         )
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        decoupled, workspace = group["decoupled_weight_decay"], self.workspace
-        for param in params:
-            state = self.state[param]
-            if not state:
-                state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-                state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            adam_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                eps=eps,
-                weight_decay=weight_decay,
-                amsgrad=amsgrad,
-                maximize=maximize,
-                decoupled_weight_decay=decoupled,
-            )
+    update = staticmethod(adam_update)
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        state = {
+            "step": torch.tensor(0.0, dtype=scalar_dtype()),
+            "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        return state
 
 
 class AdamW(Adam):

@@ -7,31 +7,33 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, gradient, scalar_dtype
 
 
 def adamax_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
-    beta1: float,
-    beta2: float,
+    betas: tuple[float, float],
     eps: float,
     weight_decay: float,
     maximize: bool,
 ) -> None:
-    """One Adamax step on one parameter, in place."""
-    step_t, exp_avg, exp_inf = state["step"], state["exp_avg"], state["exp_inf"]
-    step_t += 1
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-    exp_avg.lerp_(grad, 1 - beta1)
-    torch.maximum(exp_inf.mul_(beta2), torch.abs(grad, out=workspace.like(param, 1)).add_(eps), out=exp_inf)
-    clr = lr / (1 - beta1 ** step_t.item())
-    param.addcdiv_(exp_avg, exp_inf, value=-clr)
+    """One step of the rule in :class:`Adamax`'s docstring, on one parameter."""
+    beta1, beta2 = betas
+    m, u = state["exp_avg"], state["exp_inf"]
+    state["step"] += 1
+    t = state["step"].item()
+    # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+    g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # m_t = β1 m_{t-1} + (1 − β1) g_t
+    m.lerp_(g, 1 - beta1)
+    # u_t = max(β2 u_{t-1}, |g_t| + ε)
+    torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
+    # θ_t = θ_{t-1} − η m_t / ((1 − β1^t) u_t)
+    param.addcdiv_(m, u, value=-lr / (1 - beta1**t))
 
 
 class Adamax(BaseOptimizer):
@@ -66,24 +68,11 @@ class Adamax(BaseOptimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, maximize, workspace = group["weight_decay"], group["maximize"], self.workspace
-        for param in params:
-            state = self.state[param]
-            if not state:
-                state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-                state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                state["exp_inf"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            adamax_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                eps=eps,
-                weight_decay=weight_decay,
-                maximize=maximize,
-            )
+    update = staticmethod(adamax_update)
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        return {
+            "step": torch.tensor(0.0, dtype=scalar_dtype()),
+            "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "exp_inf": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }

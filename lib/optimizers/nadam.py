@@ -7,46 +7,50 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, decay_weights, gradient, scalar_dtype
 
 
 def nadam_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
-    beta1: float,
-    beta2: float,
+    betas: tuple[float, float],
     eps: float,
     weight_decay: float,
     momentum_decay: float,
     decoupled_weight_decay: bool,
     maximize: bool,
 ) -> None:
-    """One NAdam step on one parameter, in place."""
-    step_t, mu_product, exp_avg, exp_avg_sq = state["step"], state["mu_product"], state["exp_avg"], state["exp_avg_sq"]
-    step_t += 1
-    step = step_t.item()
+    """One step of the rule in :class:`NAdam`'s docstring, on one parameter."""
+    (beta1, beta2), psi = betas, momentum_decay
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    state["step"] += 1
+    t = state["step"].item()
     if decoupled_weight_decay:
-        if weight_decay != 0:
-            param.mul_(1 - lr * weight_decay)
-        weight_decay = 0
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-
-    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-    mu_product *= mu  # a scalar tensor, as in torch: its dtype sets the rounding
-    mu_product = mu_product.item()
+        # θ_{t-1} ← (1 − ηω) θ_{t-1},   g_t = ∇f(θ_{t-1})
+        decay_weights(param, lr, weight_decay)
+        g = gradient(param, grad, maximize=maximize)
+    else:
+        # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+        g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # μ_t = β1 (1 − ½ · 0.96^{t ψ}),   μ_{t+1} = β1 (1 − ½ · 0.96^{(t+1) ψ})
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
+    # μ_1⋯μ_t (kept, as torch keeps it, in a scalar tensor whose dtype sets the rounding) and μ_1⋯μ_{t+1}
+    state["mu_product"] *= mu
+    mu_product = state["mu_product"].item()
     mu_product_next = mu_product * mu_next
-
-    exp_avg.lerp_(grad, 1 - beta1)
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    denom = torch.div(exp_avg_sq, 1 - beta2**step, out=workspace.like(param, 1)).sqrt_().add_(eps)
-    param.addcdiv_(grad, denom, value=(-lr * (1.0 - mu) / (1.0 - mu_product)))
-    param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+    # m_t = β1 m_{t-1} + (1 − β1) g_t,   v_t = β2 v_{t-1} + (1 − β2) g_t²
+    m.lerp_(g, 1 - beta1)
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    # √v̂_t + ε = √(v_t / (1 − β2^t)) + ε
+    denominator = v.div(1 - beta2**t).sqrt_().add_(eps)
+    # θ_t = θ_{t-1} − η (1 − μ_t) g_t / ((1 − μ_1⋯μ_t)(√v̂_t + ε))
+    #               − η μ_{t+1} m_t / ((1 − μ_1⋯μ_{t+1})(√v̂_t + ε))
+    param.addcdiv_(g, denominator, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+    param.addcdiv_(m, denominator, value=(-lr * mu_next) / (1.0 - mu_product_next))
 
 
 class NAdam(BaseOptimizer):
@@ -100,29 +104,12 @@ class NAdam(BaseOptimizer):
         )
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
-        decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
-        workspace = self.workspace
-        for param in params:
-            state = self.state[param]
-            if not state:
-                state["step"] = torch.tensor(0.0, dtype=scalar_dtype())
-                state["mu_product"] = torch.tensor(1.0, dtype=scalar_dtype())
-                state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            nadam_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                beta1=beta1,
-                beta2=beta2,
-                eps=eps,
-                weight_decay=weight_decay,
-                momentum_decay=momentum_decay,
-                decoupled_weight_decay=decoupled,
-                maximize=maximize,
-            )
+    update = staticmethod(nadam_update)
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        return {
+            "step": torch.tensor(0.0, dtype=scalar_dtype()),
+            "mu_product": torch.tensor(1.0, dtype=scalar_dtype()),
+            "exp_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+            "exp_avg_sq": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace, scalar_dtype
-from lib.optimizers.sgd import decayed_gradient
+from lib.optimizers.base import BaseOptimizer, gradient, scalar_dtype
 
 
 def rmsprop_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
     alpha: float,
@@ -25,24 +23,29 @@ def rmsprop_update(
     centered: bool,
     maximize: bool,
 ) -> None:
-    """One RMSProp step on one parameter, in place."""
-    square_avg = state["square_avg"]
+    """One step of the rule in :class:`RMSprop`'s docstring, on one parameter (ρ is torch's ``alpha``)."""
+    rho, v = alpha, state["square_avg"]
     state["step"] += 1
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param, 0))
-    square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+    # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+    g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    # v_t = ρ v_{t-1} + (1 − ρ) g_t²
+    v.mul_(rho).addcmul_(g, g, value=1 - rho)
     if centered:
-        grad_avg = state["grad_avg"]
-        grad_avg.lerp_(grad, 1 - alpha)
-        avg = torch.addcmul(square_avg, grad_avg, grad_avg, value=-1, out=workspace.like(param, 1)).sqrt_()
+        # ḡ_t = ρ ḡ_{t-1} + (1 − ρ) g_t,   √ṽ_t + ε = √(v_t − ḡ_t²) + ε
+        g_avg = state["grad_avg"]
+        g_avg.lerp_(g, 1 - rho)
+        denominator = v.addcmul(g_avg, g_avg, value=-1).sqrt_().add_(eps)
     else:
-        avg = torch.sqrt(square_avg, out=workspace.like(param, 1))
-    avg.add_(eps)
+        # √ṽ_t + ε = √v_t + ε
+        denominator = v.sqrt().add_(eps)
     if momentum > 0:
-        buf = state["momentum_buffer"]
-        buf.mul_(momentum).addcdiv_(grad, avg)
-        param.add_(buf, alpha=-lr)
+        # b_t = β b_{t-1} + g_t / (√ṽ_t + ε),   θ_t = θ_{t-1} − η b_t
+        b = state["momentum_buffer"]
+        b.mul_(momentum).addcdiv_(g, denominator)
+        param.add_(b, alpha=-lr)
     else:
-        param.addcdiv_(grad, avg, value=-lr)
+        # θ_t = θ_{t-1} − η g_t / (√ṽ_t + ε)
+        param.addcdiv_(g, denominator, value=-lr)
 
 
 class RMSprop(BaseOptimizer):
@@ -93,29 +96,15 @@ class RMSprop(BaseOptimizer):
         )
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-        momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        workspace = self.workspace
-        for param in params:
-            state = self.state[param]
-            if not state:
-                state["step"] = torch.zeros((), dtype=scalar_dtype())
-                state["square_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                if momentum > 0:
-                    state["momentum_buffer"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                if centered:
-                    state["grad_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            rmsprop_update(
-                param,
-                param.grad,
-                state,
-                workspace,
-                lr=lr,
-                alpha=alpha,
-                eps=eps,
-                weight_decay=weight_decay,
-                momentum=momentum,
-                centered=centered,
-                maximize=maximize,
-            )
+    update = staticmethod(rmsprop_update)
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        state = {
+            "step": torch.zeros((), dtype=scalar_dtype()),
+            "square_avg": torch.zeros_like(param, memory_format=torch.preserve_format),
+        }
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        if group["centered"]:
+            state["grad_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        return state

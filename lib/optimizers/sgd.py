@@ -8,31 +8,13 @@ from __future__ import annotations
 
 import torch
 
-from lib.optimizers.base import BaseOptimizer, Workspace
-
-
-def decayed_gradient(
-    param: torch.Tensor, grad: torch.Tensor, weight_decay: float, maximize: bool, out: torch.Tensor | None = None
-) -> torch.Tensor:
-    """``g = ±∇f + ωθ``: the gradient (negated to maximize) plus the L2 weight-decay term.
-
-    Written into ``out`` (a new tensor when ``out`` is None), or ``grad`` itself when
-    there is nothing to do: callers must not modify the result in place unless it is ``out``.
-    """
-    if maximize:
-        grad = torch.neg(grad, out=out)
-        if weight_decay != 0:
-            grad.add_(param, alpha=weight_decay)
-    elif weight_decay != 0:
-        grad = torch.add(grad, param, alpha=weight_decay, out=out)
-    return grad
+from lib.optimizers.base import BaseOptimizer, gradient
 
 
 def sgd_update(
     param: torch.Tensor,
     grad: torch.Tensor,
     state: dict,
-    workspace: Workspace,
     *,
     lr: float,
     momentum: float,
@@ -41,22 +23,21 @@ def sgd_update(
     nesterov: bool,
     maximize: bool,
 ) -> None:
-    """One SGD step on one parameter, in place (the momentum buffer lives in ``state``)."""
-    raw = grad
-    grad = decayed_gradient(param, grad, weight_decay, maximize, out=workspace.like(param))
+    """One step of the rule in :class:`SGD`'s docstring, on one parameter."""
+    # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
+    g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
+    d = g
     if momentum != 0:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = state["momentum_buffer"] = grad.detach().clone()
+        # b_1 = g_1,   b_t = β b_{t-1} + (1 − τ) g_t
+        b = state.get("momentum_buffer")
+        if b is None:
+            b = state["momentum_buffer"] = g.clone()
         else:
-            buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-        if not nesterov:
-            grad = buf
-        elif grad is raw:  # p.grad itself: leave it alone
-            grad = torch.add(grad, buf, alpha=momentum, out=workspace.like(param))
-        else:  # already a scratch tensor
-            grad.add_(buf, alpha=momentum)
-    param.add_(grad, alpha=-lr)
+            b.mul_(momentum).add_(g, alpha=1 - dampening)
+        # d_t = g_t + β b_t  if nesterov,  b_t  otherwise
+        d = g.add(b, alpha=momentum) if nesterov else b
+    # θ_t = θ_{t-1} − η d_t
+    param.add_(d, alpha=-lr)
 
 
 class SGD(BaseOptimizer):
@@ -114,20 +95,10 @@ class SGD(BaseOptimizer):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
         return hyper
 
-    def _update_group(self, group: dict, params: list[torch.Tensor]) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        state, workspace = self.state, self.workspace
-        for param in params:
-            sgd_update(
-                param,
-                param.grad,
-                state[param] if momentum != 0 else {},  # torch keeps no state without momentum
-                workspace,
-                lr=lr,
-                momentum=momentum,
-                dampening=dampening,
-                weight_decay=weight_decay,
-                nesterov=nesterov,
-                maximize=maximize,
-            )
+    update = staticmethod(sgd_update)
+
+    def keeps_state(self, group: dict) -> bool:
+        return group["momentum"] != 0
+
+    def init_state(self, param: torch.Tensor, group: dict) -> dict:
+        return {"momentum_buffer": None}  # b_1 = g_1 is set by the first step

@@ -24,6 +24,8 @@ forms. ``OneCycleLR`` and the warm-ups are closed forms, as in PyTorch;
   :class:`PolynomialLR`, :class:`CosineAnnealingLR`, :class:`LinearLR`.
 * Warm-ups: :class:`WarmupCosineLR`, :class:`InverseSqrtLR`, :class:`OneCycleLR`.
 * Reacting to a metric: :class:`ReduceLROnPlateau`.
+* :func:`create` — a schedule from a name in :data:`NAMES`, a class or a factory,
+  the way :func:`lib.optimizers.create` builds an optimizer.
 * :func:`lr_sequence` — the rates any schedule produces, for plotting.
 """
 
@@ -31,13 +33,15 @@ from __future__ import annotations
 
 import torch
 
-from lib.schedules.base import Schedule
+from lib.optimizers.base import build_from
+from lib.schedules.base import Schedule, check_optimizer
 from lib.schedules.decay import CosineAnnealingLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
 from lib.schedules.plateau import ReduceLROnPlateau
 from lib.schedules.warmup import InverseSqrtLR, OneCycleLR, WarmupCosineLR
 from lib.validation import check_int, check_real
 
 __all__ = [
+    "NAMES",
     "CosineAnnealingLR",
     "ExponentialLR",
     "InverseSqrtLR",
@@ -49,8 +53,54 @@ __all__ = [
     "Schedule",
     "StepLR",
     "WarmupCosineLR",
+    "create",
     "lr_sequence",
 ]
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        StepLR,
+        MultiStepLR,
+        ExponentialLR,
+        PolynomialLR,
+        CosineAnnealingLR,
+        LinearLR,
+        WarmupCosineLR,
+        InverseSqrtLR,
+        OneCycleLR,
+        ReduceLROnPlateau,
+    )
+}
+NAMES: tuple[str, ...] = tuple(_CLASSES)
+"""The schedule names :func:`create` accepts (in any letter case)."""
+
+_SCHEDULE_CLASSES = (Schedule, ReduceLROnPlateau, torch.optim.lr_scheduler.LRScheduler)
+
+
+def create(schedule, optimizer, **kwargs):
+    """Build a learning-rate schedule on ``optimizer``, with ``kwargs`` its own arguments.
+
+    ``schedule`` is one of :data:`NAMES` in any letter case (``"steplr"``), a
+    schedule class (``lib.schedules.StepLR``, ``torch.optim.lr_scheduler.LambdaLR``)
+    or a factory called as ``schedule(optimizer, **kwargs)``, such as
+    ``lambda opt: StepLR(opt, step_size=10)``. For example
+    ``create("CosineAnnealingLR", optimizer, T_max=100)``. The result must have a
+    ``step`` method and be built on ``optimizer``.
+    """
+    check_optimizer(optimizer)
+    kind, example = "learning-rate schedule", "torch.optim.lr_scheduler.LambdaLR"
+    built = build_from("schedule", schedule, _CLASSES, _SCHEDULE_CLASSES, kind, example, optimizer, **kwargs)
+    return _built_on("schedule", built, optimizer)
+
+
+def _built_on(argument: str, scheduler, optimizer):
+    """``scheduler`` after checking it is a schedule (it has ``step``) built on ``optimizer``."""
+    if not callable(getattr(scheduler, "step", None)) or not hasattr(scheduler, "optimizer"):
+        raise TypeError(f"{argument} must build a scheduler, got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError(f"{argument} must build its scheduler on the optimizer it is given")
+    return scheduler
 
 
 def lr_sequence(scheduler_factory, steps: int, lr: float = 1.0, *, metrics=None) -> list[float]:
@@ -69,11 +119,7 @@ def lr_sequence(scheduler_factory, steps: int, lr: float = 1.0, *, metrics=None)
     lr = check_real("lr", lr, low=0.0)
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=lr, momentum=0.9)
-    scheduler = scheduler_factory(optimizer)
-    if not (hasattr(scheduler, "step") and hasattr(scheduler, "optimizer")):
-        raise TypeError(f"scheduler_factory must return a scheduler, got {type(scheduler).__name__}")
-    if scheduler.optimizer is not optimizer:
-        raise ValueError("scheduler_factory must build its scheduler on the optimizer it is given")
+    scheduler = _built_on("scheduler_factory", scheduler_factory(optimizer), optimizer)
     plateau = isinstance(scheduler, (ReduceLROnPlateau, torch.optim.lr_scheduler.ReduceLROnPlateau))
     if plateau:
         if metrics is None:
