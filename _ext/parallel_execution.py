@@ -111,8 +111,15 @@ def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as scratch:
         folder = scratch if in_temp else str(pathlib.Path(path).parent)
+        # As myst-nb runs a notebook (jupyter-cache's single_nb_execution): the notebook's own
+        # execution.timeout and execution.allow_errors win, and no timing goes into the cells'
+        # metadata, which the cache's key covers (with it, myst-nb would find no match and
+        # execute every notebook a second time).
+        override = nb.metadata.get("execution", {})
+        timeout, allow_errors = override.get("timeout", timeout), override.get("allow_errors", allow_errors)
+        resources = {"metadata": {"path": folder}}
         client = RepollingClient(
-            nb, timeout=timeout, allow_errors=allow_errors, resources={"metadata": {"path": folder}}
+            nb, timeout=timeout, allow_errors=allow_errors, record_timing=False, resources=resources
         )
         try:
             client.execute()

@@ -68,6 +68,8 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
     assert "CellTimeoutError" in log or "timed out" in log.lower(), log[-3000:]
     assert seconds < 120, f"the build took {seconds:.0f} s to report a {TIMEOUT} s cell timeout"
     assert "parallel_execution: quick.ipynb executed" in log, log[-3000:]
+    quick = next(line for line in log.splitlines() if "quick.ipynb: " in line and "[mystnb]" in line)
+    assert "Using cached notebook" in quick, quick  # found in the cache, not executed a second time
     assert "parallel_execution: stuck.ipynb failed at cell 2: CellTimeoutError" in log, log[-3000:]
     from jupyter_cache import get_cache
 
