@@ -12,9 +12,11 @@ export PYTHONHASHSEED := 0
 
 .PHONY: book test lint clean
 
-$(READY): requirements.txt constraints.txt
+# What the chapters run (requirements.txt, all the Docker image has) and what the build and
+# the tests add (requirements-dev.txt), every package held at its version by constraints.txt.
+$(READY): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	$(BIN)/python -m pip check
 	touch $@
 

@@ -45,6 +45,7 @@ def fake_root(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "__init__.py").write_text("")
     (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest==9.0\n")
     (tmp_path / "constraints.txt").write_text("ipykernel==7.4.0\n")
     (tmp_path / "_build" / ".jupyter_cache").mkdir(parents=True)
     monkeypatch.setattr(cache_key, "ROOT", tmp_path)
@@ -65,6 +66,10 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     cache.mkdir()
     assert cache_key.refresh() is False
     (fake_root / "requirements.txt").write_text("numpy==2.1\n")
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    (fake_root / "requirements-dev.txt").write_text("pytest==9.1\n")
     assert cache_key.refresh() is True
     assert not cache.exists()
     cache.mkdir()
