@@ -105,6 +105,18 @@ class RepollingClient(NotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
+def share_cores(threads: str) -> None:
+    """Give the kernels this worker starts ``threads`` CPU threads (``OMP_NUM_THREADS``).
+
+    Notebooks run side by side, one per core, and torch would otherwise start a
+    thread per core in every kernel: two kernels on two cores then ran four
+    threads, and on a busy machine one chapter 11 cell ran past the cell timeout.
+    The chapters' checks hold for any thread count. A value already set in the
+    environment is kept.
+    """
+    os.environ["OMP_NUM_THREADS"] = threads
+
+
 def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp: bool) -> dict:
     """Execute the notebook at ``path`` in this process; return it as JSON text, or why it failed."""
     nb = nbformat.read(path, as_version=4)
@@ -164,11 +176,17 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
     pending = _pending(cache, _notebooks(app, env, docnames))
     if len(pending) < 2:
         return  # nothing to run side by side
-    workers = min(len(pending), len(os.sched_getaffinity(0)))
-    logger.info(f"parallel_execution: executing {len(pending)} notebooks, {workers} at a time")
+    cores = len(os.sched_getaffinity(0))
+    workers = min(len(pending), cores)
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores // workers))
+    logger.info(
+        f"parallel_execution: executing {len(pending)} notebooks, {workers} at a time, "
+        f"torch on {threads} thread{'s' if threads != '1' else ''} each"
+    )
     arguments = (config.nb_execution_timeout, config.nb_execution_allow_errors, config.nb_execution_in_temp)
     failed = 0
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=share_cores, initargs=(threads,)) as pool:
         futures = {pool.submit(execute_notebook, str(path), *arguments): path for path in pending}
         for future in as_completed(futures):
             path, result = futures[future], future.result()

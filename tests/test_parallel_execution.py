@@ -8,6 +8,7 @@ whose cells outlasts the cell timeout.
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import shutil
 import subprocess
@@ -46,7 +47,7 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
         yaml.safe_dump({"format": "jb-book", "root": "index", "chapters": [{"file": "quick"}, {"file": "stuck"}]})
     )
     (book / "index.md").write_text("# Scratch book\n")
-    notebook(book / "quick.ipynb", "print(1 + 1)")
+    notebook(book / "quick.ipynb", "import os\nprint(os.environ.get('OMP_NUM_THREADS'))")
     notebook(book / "stuck.ipynb", "x = 1", "import time\ntime.sleep(600)  # the stuck cell", "print(x)")
     node_modules = ROOT / "node_modules"
     if node_modules.is_dir():
@@ -74,7 +75,13 @@ def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
     from jupyter_cache import get_cache
 
     cache = get_cache(str(book / "_build" / ".jupyter_cache"))  # where myst-nb looks
-    cache.match_cache_notebook(nbformat.read(str(book / "quick.ipynb"), as_version=4))
+    record = cache.match_cache_notebook(nbformat.read(str(book / "quick.ipynb"), as_version=4))
+    # two notebooks side by side share the cores: each kernel gets its part of them
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, len(os.sched_getaffinity(0)) // 2))
+    assert f"2 at a time, torch on {threads} thread" in log, log[-3000:]
+    executed = cache.get_cache_bundle(record.pk).nb
+    code = next(cell for cell in executed.cells if cell.cell_type == "code")
+    assert code.outputs[0]["text"] == f"{threads}\n", code.outputs
     assert not (tmp_path / ".jupyter_cache").exists()
 
 
@@ -109,12 +116,12 @@ def deaf(client_class, *channels: str):
     return Deaf
 
 
-def run(client_class, tmp_path, cells: int = 3):
+def run(client_class, tmp_path, cells: int = 3, timeout: float = TIMEOUT):
     """Execute a notebook of ``cells`` quick printing cells; the notebook and the seconds it took."""
     path = tmp_path / "quick.ipynb"
     notebook(path, *(f"print('cell {n}')" for n in range(1, cells + 1)))
     nb = nbformat.read(str(path), as_version=4)
-    client = client_class(nb, timeout=TIMEOUT, resources={"metadata": {"path": str(tmp_path)}})
+    client = client_class(nb, timeout=timeout, resources={"metadata": {"path": str(tmp_path)}})
     began = time.monotonic()
     client.execute()
     return nb, time.monotonic() - began, client
@@ -150,14 +157,16 @@ def test_the_build_client_reports_a_late_reply(tmp_path, monkeypatch):
     """A reply seen a second or more after the kernel went idle is named, with its delay.
 
     With the shell channel deaf, each quick cell's reply waits for the end of the
-    first re-poll, about 2.5 s here, while the idle status comes on IOPub at once.
+    first re-poll, 3.5 s here, while the idle status comes on IOPub at once: the
+    delay is 3.5 s less the time the cell took, a second or more unless the
+    machine is very busy.
     """
     import parallel_execution
 
-    monkeypatch.setattr(parallel_execution, "REPOLL_SECONDS", 2.5)
-    _, _, client = run(deaf(parallel_execution.RepollingClient, "shell_channel"), tmp_path, cells=2)
+    monkeypatch.setattr(parallel_execution, "REPOLL_SECONDS", 3.5)
+    _, _, client = run(deaf(parallel_execution.RepollingClient, "shell_channel"), tmp_path, cells=2, timeout=20)
     assert sorted(client.late) == [1, 2], client.late
-    assert all(1.5 <= delay <= 3.0 for delay in client.late.values()), client.late
+    assert all(1.0 <= delay <= 4.0 for delay in client.late.values()), client.late
 
 
 def test_repolling_keeps_the_timeout(tmp_path):
