@@ -4,22 +4,25 @@ Each module holds one concept; import what a chapter needs from it, e.g.
 ``from lib.data import running_example``. Every public function checks its
 arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
 
-Foundations: ``data``, ``losses``, ``calculus``, ``functions``.
-Optimizers and training: ``optimizers``, ``schedules``, ``trajectory``, ``train``,
+Foundations: ``data``, ``losses``, ``autodiff``, ``calculus``, ``functions``.
+Optimizers and training: ``optimizers``, ``schedules``, ``loops``, ``trajectory``, ``train``,
 ``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
-Pictures and explorers: ``plots``, ``widgets``. Argument checks: ``validation``.
+Pictures and explorers: ``plots``, ``outliers``. Argument checks: ``validation``.
 Timing work fairly on a busy machine: ``timing``.
 The torch releases the course is tested with: ``versions``.
 """
 
 __all__ = [
+    "autodiff",
     "calculus",
     "data",
     "distributed",
     "functions",
+    "loops",
     "losses",
     "networks",
     "optimizers",
+    "outliers",
     "plots",
     "race",
     "race_pictures",
@@ -31,5 +34,4 @@ __all__ = [
     "trajectory",
     "validation",
     "versions",
-    "widgets",
 ]

@@ -26,7 +26,8 @@ from typing import NamedTuple
 
 import torch
 
-from lib.validation import as_finite_tensor, check_real
+from lib import autodiff
+from lib.validation import as_finite_tensor, check_callable, check_real
 
 __all__ = [
     "GradientCheck",
@@ -37,11 +38,6 @@ __all__ = [
     "numerical_hessian",
     "second_derivative",
 ]
-
-
-def _check_callable(f) -> None:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
 
 
 def _step(h) -> float:
@@ -75,7 +71,7 @@ def derivative(f, x, *, h: float = 1e-6, method: str = "central") -> float:
     ``"forward"``: ``(f(x + h) − f(x)) / h`` and ``"backward"``: ``(f(x) − f(x − h)) / h``,
     error of order ``h``.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = torch.tensor(check_real("x", x), dtype=torch.float64)
     h = _step(h)
     if method == "central":
@@ -89,7 +85,7 @@ def derivative(f, x, *, h: float = 1e-6, method: str = "central") -> float:
 
 def second_derivative(f, x, *, h: float = 1e-4) -> float:
     """Finite-difference estimate ``f''(x) ≈ (f(x + h) − 2f(x) + f(x − h)) / h²``."""
-    _check_callable(f)
+    check_callable("f", f)
     x = torch.tensor(check_real("x", x), dtype=torch.float64)
     h = _step(h)
     return (_value(f, x + h) - 2 * _value(f, x) + _value(f, x - h)) / h**2
@@ -101,7 +97,7 @@ def numerical_gradient(f, x, *, h: float = 1e-6) -> torch.Tensor:
     Entry ``i`` is ``(f(x + h e_i) − f(x − h e_i)) / 2h``: two evaluations of ``f`` per
     coordinate. Returns a float64 tensor shaped like ``x``, on ``x``'s device.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point(x)
     h = _step(h)
     grad = torch.zeros_like(x)
@@ -124,7 +120,7 @@ def directional_derivative(f, x, direction, *, h: float = 1e-6, normalize: bool 
     (or ``u = direction`` itself when ``normalize=False``). For a differentiable ``f``
     this equals ``∇f(x) · u``.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point(x)
     u = as_finite_tensor("direction", direction, dtype=torch.float64).to(x.device)
     if u.shape != x.shape:
@@ -147,7 +143,7 @@ def numerical_hessian(f, x, *, h: float = 1e-4) -> torch.Tensor:
     ``(f(x + h e_i + h e_j) − f(x + h e_i − h e_j) − f(x − h e_i + h e_j) + f(x − h e_i − h e_j)) / 4h²``.
     Returns a symmetric ``(d, d)`` float64 tensor.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point(x)
     if x.ndim != 1 or x.numel() == 0:
         raise ValueError(f"x must be a non-empty vector, got shape {tuple(x.shape)}")
@@ -182,8 +178,7 @@ def _autograd_gradient(f, x: torch.Tensor) -> torch.Tensor:
     value = f(point)
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not value.requires_grad:
         raise TypeError("f must return a scalar tensor that depends on x through torch operations; or pass grad=")
-    (grad,) = torch.autograd.grad(value.reshape(()), point)
-    return grad.detach()
+    return autodiff.gradient(value, point).detach()
 
 
 def gradient_check(f, x, *, grad=None, h: float = 1e-6) -> GradientCheck:
@@ -194,7 +189,7 @@ def gradient_check(f, x, *, grad=None, h: float = 1e-6) -> GradientCheck:
     ``‖g − ĝ‖ / max(‖g‖, ‖ĝ‖)`` (0 when both are zero); values around ``1e-8`` or
     below mean the gradient is right, values near 1 mean it is wrong.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point(x)
     if grad is None:
         analytic = _autograd_gradient(f, x)

@@ -1,7 +1,9 @@
 """Data sets used across the course.
 
 * :func:`running_example` — the 8-point regression problem every Part I and
-  Part II chapter returns to (defined in chapter 1, *Why optimize iteratively*).
+  Part II chapter returns to (defined in chapter 1, *Why optimize iteratively*),
+  and :func:`running_cost`, its mean squared error at ``(m, b)`` (chapters 1, 5,
+  8 and 10).
 * :func:`synthetic_line` — a seeded noisy line of any size (chapter 6).
 * :func:`train_validation_split` — a seeded random split.
 * :func:`load_digits` — scikit-learn's bundled 8×8 handwritten digits (chapter 11),
@@ -35,6 +37,26 @@ def running_example(dtype: torch.dtype = torch.float64, device="cpu") -> tuple[t
     x = torch.tensor(RUNNING_X, dtype=dtype, device=device)
     y = torch.tensor(RUNNING_Y, dtype=dtype, device=device)
     return x, y
+
+
+def running_cost(theta) -> torch.Tensor:
+    r"""The running example's cost, the mean squared error of ``y_hat = m*x + b``:
+    $C(m, b) = \frac{1}{n} \sum_{i=1}^{n} (m x_i + b - y_i)^2$.
+
+    ``theta`` is ``(m, b)``: a pair of numbers or tensors, or a tensor whose last
+    dimension holds ``(m, b)``, so that a batch of shape ``(..., 2)`` (a grid for
+    a contour plot) gives one cost each, shape ``(...)``. Gradients flow back to
+    ``theta``; the data are float64, on ``theta``'s device.
+    """
+    if not isinstance(theta, torch.Tensor):
+        if isinstance(theta, (str, bytes)) or not hasattr(theta, "__len__") or len(theta) != 2:
+            raise TypeError(f"theta must be a pair (m, b) or a tensor of shape (..., 2), got {type(theta).__name__}")
+        theta = torch.stack([torch.as_tensor(value, dtype=torch.float64) for value in theta])
+    if theta.ndim == 0 or theta.shape[-1] != 2:
+        raise ValueError(f"theta must hold (m, b) in its last dimension, got shape {tuple(theta.shape)}")
+    x, y = running_example(device=theta.device)
+    slope, intercept = theta[..., :1], theta[..., 1:]
+    return ((slope * x + intercept - y) ** 2).mean(dim=-1)
 
 
 def synthetic_line(

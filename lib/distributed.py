@@ -13,22 +13,20 @@ the data. At each step every worker computes the gradient on its own mini-batch;
 which, when the workers' batches have equal size, is exactly one step of SGD on the
 combined batch of ``W * batch_size`` rows.
 
-* :class:`Line` — the model ``y_hat = m*x + b`` as a ``torch.nn.Module``.
 * :func:`free_port` — a free TCP port on 127.0.0.1 for the workers to meet on.
 * :func:`worker_batches` — which rows each worker reads at each step.
-* :func:`train_worker` — what one worker process runs (``python -m lib.distributed`` runs it).
-* :func:`data_parallel_sgd` — start the workers as fresh Python processes (``gloo``
-  backend on 127.0.0.1, so it also works from a notebook) and collect what they did.
+* :func:`train_worker` — what one worker process runs.
+* :func:`data_parallel_sgd` — start the workers with ``torch.multiprocessing.spawn``
+  (fresh Python processes, ``gloo`` backend on 127.0.0.1, so it also works from a
+  notebook) and collect what they did. From a script, call it under
+  ``if __name__ == "__main__":``, as every program that spawns processes must.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import pathlib
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -40,18 +38,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
+from lib import autodiff
+from lib.networks import Line
 from lib.validation import as_finite_tensor, check_int, check_real
-
-
-class Line(torch.nn.Module):
-    """The line ``y_hat = m*x + b``; its one parameter is ``weights = [m, b]``."""
-
-    def __init__(self, m: float = 0.9, b: float = 0.1, dtype: torch.dtype = torch.float32):
-        super().__init__()
-        self.weights = torch.nn.Parameter(torch.tensor([check_real("m", m), check_real("b", b)], dtype=dtype))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weights[0] * x + self.weights[1]
 
 
 def free_port() -> int:
@@ -124,7 +113,7 @@ def train_worker(rank: int, world_size: int, port: int, folder: str, lr: float, 
             sampler.set_epoch(epoch)  # a new shuffle every epoch
             for xb, yb, rb in loader:
                 # This worker's own gradient, for the record (the plain module: no communication).
-                (local,) = torch.autograd.grad(_mse(model(xb), yb), model.weights)
+                local = autodiff.gradient(_mse(model(xb), yb), model.weights)
                 optimizer.zero_grad()
                 loss = _mse(replica(xb), yb)
                 loss.backward()  # DDP all-reduces: every worker now holds the average gradient
@@ -225,37 +214,17 @@ def data_parallel_sgd(
 
 
 def _launch(args, world_size: int, timeout: float) -> None:
-    # Fresh interpreters (``python -m lib.distributed``): safe from a notebook kernel, from a
-    # script without a ``__main__`` guard, and on every OS.
-    folder = pathlib.Path(args[2])
-    root = pathlib.Path(__file__).resolve().parents[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
-    command = [sys.executable, "-m", "lib.distributed", *map(str, args)]
-    processes = []
+    # torch.multiprocessing.spawn starts fresh interpreters (the "spawn" start method) that
+    # import train_worker from this module: it works from a notebook kernel and on every OS.
+    # A worker that fails stops the others and raises here with its traceback.
+    context = torch.multiprocessing.spawn(train_worker, args=args, nprocs=world_size, join=False)
+    deadline = time.monotonic() + timeout
     try:
-        for rank in range(world_size):
-            with open(folder / f"rank{rank}.log", "w") as log:
-                processes.append(subprocess.Popen([*command[:3], str(rank), *command[3:]], env=env, stderr=log))
-        deadline = time.monotonic() + timeout
-        while any(p.poll() is None for p in processes):
-            failed = [rank for rank, p in enumerate(processes) if p.returncode not in (None, 0)]
-            if failed:
-                break
-            if time.monotonic() > deadline:
+        while not context.join(timeout=min(1.0, max(deadline - time.monotonic(), 0.0))):
+            if time.monotonic() >= deadline:
                 raise TimeoutError(f"the {world_size} workers did not finish within timeout={timeout} seconds")
-            time.sleep(0.05)
-        for rank, process in enumerate(processes):
-            if process.poll() not in (None, 0):
-                log = (folder / f"rank{rank}.log").read_text().strip().splitlines()
-                raise RuntimeError(f"worker {rank} failed (exit code {process.returncode}):\n" + "\n".join(log[-15:]))
     finally:
-        for process in processes:
-            if process.poll() is None:
+        for process in context.processes:
+            if process.is_alive():
                 process.kill()
-                process.wait()
-
-
-if __name__ == "__main__":
-    rank, world_size, port, folder, lr, steps, batch_size, seed = sys.argv[1:]
-    train_worker(int(rank), int(world_size), int(port), folder, float(lr), int(steps), int(batch_size), int(seed))
+            process.join()

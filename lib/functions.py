@@ -20,7 +20,8 @@ import math
 
 import torch
 
-from lib.validation import check_real
+from lib import autodiff
+from lib.validation import check_callable, check_real
 
 __all__ = [
     "NonFiniteValueError",
@@ -235,11 +236,6 @@ def bumpy() -> Objective:
     )
 
 
-def _check_callable(f) -> None:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-
-
 def _values(f, x: torch.Tensor) -> torch.Tensor:
     value = f(x)
     if not isinstance(value, torch.Tensor):
@@ -254,14 +250,9 @@ def gradient(f, x) -> torch.Tensor:
 
     ``x`` may hold many points (shape ``(..., 2)`` for a 2-D function): each gets its own gradient.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _as_points("x", x, dim=1).detach().clone().requires_grad_(True)
-    value = _values(f, x)
-    if value.requires_grad:
-        (grad,) = torch.autograd.grad(value.sum(), x, allow_unused=True)
-    else:
-        grad = None
-    grad = torch.zeros_like(x) if grad is None else grad
+    grad = autodiff.gradient(_values(f, x), x)
     if not bool(torch.isfinite(grad).all()):
         raise NonFiniteValueError("the gradient of f is not finite at x")
     return grad.detach()
@@ -275,16 +266,17 @@ def _single_point(x) -> torch.Tensor:
 
 
 def hessian(f, x) -> torch.Tensor:
-    r"""The Hessian $\nabla^2 f(x)$ at one point ``x`` (shape ``()`` or ``(d,)``), by ``torch.autograd.functional``.
+    r"""The Hessian $\nabla^2 f(x)$ at one point ``x`` (shape ``()`` or ``(d,)``), by autograd (:mod:`lib.autodiff`).
 
     Returns shape ``()`` for a scalar ``x`` and ``(d, d)`` for a vector.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _single_point(x)
-    value = _values(f, x)
+    z = x.reshape(-1).clone().requires_grad_(True)  # shape (d,), or (1,) for one variable
+    value = _values(f, z.reshape(x.shape))
     if value.ndim != 0:
         raise ValueError(f"f must map one point to one number, got a value of shape {tuple(value.shape)}")
-    h = torch.autograd.functional.hessian(lambda z: f(z), x)
+    h = autodiff.hessian(autodiff.gradient(value, z, create_graph=True), z).detach().reshape(x.shape * 2)
     if not bool(torch.isfinite(h).all()):
         raise NonFiniteValueError("the Hessian of f is not finite at x")
     return h
@@ -298,7 +290,7 @@ def classify_critical_point(f, x, tol: float = 1e-8, *, grad_tol: float = 1e-6) 
     of 0, where the second-derivative test says nothing). Raises ``ValueError`` if
     the gradient at ``x`` is larger than ``grad_tol``: ``x`` is not a critical point.
     """
-    _check_callable(f)
+    check_callable("f", f)
     tol = check_real("tol", tol, low=0.0)
     grad_tol = check_real("grad_tol", grad_tol, low=0.0)
     x = _single_point(x)

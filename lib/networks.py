@@ -1,4 +1,7 @@
-"""Small neural networks: a Xavier-initialised dense layer, a multi-layer perceptron, accuracy.
+"""Models: the running example's line, a Xavier-initialised dense layer, a multi-layer perceptron, accuracy.
+
+* :class:`Line` — the running example's model ``y_hat = m*x + b`` as a ``torch.nn.Module``
+  (defined in chapter 6, *Stochastic and mini-batch gradient descent*; chapter 7 trains it).
 
 Defined in chapter 11, *Neurons and a deep net*:
 
@@ -20,10 +23,21 @@ import math
 import torch
 from torch import nn
 
-from lib.validation import check_int
+from lib.validation import check_int, check_real
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 """Activation names :func:`mlp` accepts."""
+
+
+class Line(torch.nn.Module):
+    """The line ``y_hat = m*x + b``; its one parameter is ``weights = [m, b]``."""
+
+    def __init__(self, m: float = 0.9, b: float = 0.1, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.weights = torch.nn.Parameter(torch.tensor([check_real("m", m), check_real("b", b)], dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.weights[0] * x + self.weights[1]
 
 
 def _check_generator_or_seed(seed, generator):

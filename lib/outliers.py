@@ -1,13 +1,14 @@
-"""Interactive explorers for a live kernel (Jupyter, Colab, the Docker image).
+"""How one outlier pulls the best lines under MSE, Huber's loss and MAE.
 
-Each explorer is an ``ipywidgets`` box: sliders, a picture redrawn on every move,
-and a readout of the numbers behind it. Each has a still or animated twin in its
-chapter, drawn by the same function here, so that the built site teaches too.
+Defined in chapter 3 (*Cost functions*):
 
-* :func:`outlier_explorer` — drag one point of the running example away and watch
-  the lines that minimise MSE, Huber's loss and MAE respond, with the MSE and MAE
-  of each (defined in chapter 3, *Cost functions*). Its picture, :class:`OutlierPlot`, is
-  also the chapter's animation.
+* :func:`outlier_fits` — the best line under each loss in :data:`FITS`, with its
+  MSE and MAE;
+* :class:`OutlierPlot` — the points and those lines, redrawn as the outlier moves:
+  the chapter's animation, and the picture of the explorer;
+* :func:`outlier_explorer` — an ``ipywidgets`` box for a live kernel (Jupyter,
+  Colab, the Docker image): drag one point of the running example away and watch
+  the lines respond, with a readout of the numbers behind them.
 """
 
 from __future__ import annotations

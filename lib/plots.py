@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from IPython.display import HTML
 
-from lib.validation import as_finite_tensor, check_int, check_real
+from lib.validation import as_finite_tensor, check_callable, check_int, check_real
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 """Okabe–Ito colours: distinguishable with the common forms of colour blindness."""
@@ -108,8 +108,7 @@ def contour(f, xlim, ylim, *, ax=None, levels: int = 30, resolution: int = 200, 
     ``(...)``, as the functions in :mod:`lib.functions` do. With ``log=True`` the
     levels are spaced evenly in ``log(f - min f + 1e-12)`` so that narrow valleys show.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    check_callable("f", f)
     xlim, ylim = _check_limits("xlim", xlim), _check_limits("ylim", ylim)
     levels = check_int("levels", levels, low=2)
     resolution = check_int("resolution", resolution, low=10, high=2000)

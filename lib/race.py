@@ -4,12 +4,14 @@ Defined in chapter 10, *Adaptive methods*:
 
 * :class:`Contender` (made with :func:`contender`) — an optimizer name for
   :func:`lib.optimizers.create`, its hyper-parameters and a label;
-* :func:`race` — run every contender from the same start with :func:`lib.train.minimize`
+* :func:`race` — run every contender from the same start with :func:`lib.trajectory.minimize`
   and return a :class:`RaceResult`: each trajectory, where it diverged, and a results
   table (steps to reach a target value, final value) as rows or as Markdown;
 * :func:`leaderboard` — several races (one per surface) in one Markdown table;
 * :func:`tune` — pick each contender's learning rate from a grid, so the race is fair;
-* :func:`hyper_parameters` — an optimizer's options from a learning rate and two betas.
+* :func:`hyper_parameters` — an optimizer's options from a learning rate and two betas;
+* :func:`course` and :func:`result_list` — the checks of a surface with its start, and
+  of one result or several, that the pictures share.
 
 The pictures of a race (still, animated, values per step, and the explorer) are in
 :mod:`lib.race_pictures`.
@@ -23,15 +25,18 @@ from dataclasses import dataclass, field
 
 import torch
 
+from lib import optimizers
 from lib.validation import as_finite_tensor, check_int, check_real
 
 __all__ = [
     "Contender",
     "RaceResult",
     "contender",
+    "course",
     "hyper_parameters",
     "leaderboard",
     "race",
+    "result_list",
     "tune",
 ]
 
@@ -62,15 +67,13 @@ def contender(optimizer: str, label: str | None = None, **options) -> Contender:
 
     The name and the options are checked at once by building the optimizer on a dummy parameter.
     """
-    from lib.optimizers import create
-
     if not isinstance(optimizer, str):
         raise TypeError(f"optimizer must be a name such as 'adam', got {type(optimizer).__name__}")
     if label is None:
         label = optimizer
     if not isinstance(label, str) or not label:
         raise TypeError(f"label must be a non-empty string, got {label!r}")
-    create(optimizer, [torch.zeros(1, requires_grad=True)], **options)
+    optimizers.create(optimizer, [torch.zeros(1, requires_grad=True)], **options)
     return Contender(label, optimizer, dict(options))
 
 
@@ -104,6 +107,11 @@ def _check_point(x0):
     return x0
 
 
+def course(surface, x0) -> tuple:
+    """``(surface, x0)`` checked for a race: a test function of :mod:`lib.functions` and a start ``(x1, x2)``."""
+    return _check_surface(surface), _check_point(x0)
+
+
 def _minimum(surface) -> float | None:
     value = getattr(surface, "minimum", None)
     if value is None:
@@ -116,7 +124,7 @@ def _minimum(surface) -> float | None:
 class RaceResult:
     """What :func:`race` returns.
 
-    ``trajectories[label]`` is the :class:`lib.train.Trajectory` of each contender (``.points``,
+    ``trajectories[label]`` is the :class:`lib.trajectory.Trajectory` of each contender (``.points``,
     ``.values``, ``.gradients``); ``diverged_at[label]`` is the first step whose value was not
     finite (the trajectory then stops just before it) or ``None``.
     """
@@ -131,6 +139,11 @@ class RaceResult:
     @property
     def labels(self) -> list[str]:
         return [c.label for c in self.contenders]
+
+    @property
+    def minimum(self) -> float | None:
+        """The surface's minimum value ``f*``, or ``None`` when it has none (the saddle)."""
+        return _minimum(self.surface)
 
     def steps_to(self, target: float) -> dict:
         """For each label, the first step ``k`` with ``f(x_k) <= target``, or ``None`` if never reached."""
@@ -168,8 +181,7 @@ class RaceResult:
     def _target(self, target):
         if target is not None:
             return check_real("target", target)
-        minimum = _minimum(self.surface)
-        return None if minimum is None else minimum + 1e-6
+        return None if self.minimum is None else self.minimum + 1e-6
 
     def markdown(self, target: float | None = None) -> str:
         """:meth:`table` as a Markdown table (show it with ``IPython.display.Markdown``)."""
@@ -186,7 +198,8 @@ class RaceResult:
 
 
 def _run(surface, c: Contender, x0, steps):
-    from lib.train import DivergenceError, minimize
+    from lib.loops import DivergenceError
+    from lib.trajectory import minimize
 
     try:
         return minimize(surface, x0, optimizer=c.optimizer, steps=steps, **c.options), None
@@ -203,9 +216,8 @@ def race(surface, contenders, *, x0, steps: int = 100) -> RaceResult:
     A contender whose values stop being finite is recorded as diverged (its trajectory ends at
     the last finite point) instead of raising, so one bad learning rate does not stop the race.
     """
-    surface = _check_surface(surface)
+    surface, x0 = course(surface, x0)
     contenders = _check_contenders(contenders)
-    x0 = _check_point(x0)
     steps = check_int("steps", steps, low=1)
     trajectories, diverged_at = {}, {}
     for c in contenders:
@@ -248,7 +260,7 @@ def leaderboard(results, targets=None) -> str:
     final value when it never got there. ``targets`` lists one target per race (``None`` entries
     mean ``f* + 1e-6``).
     """
-    results = _results_list(results)
+    results = result_list(results)
     targets = [None] * len(results) if targets is None else list(targets)
     if len(targets) != len(results):
         raise ValueError(f"targets must have one entry per race ({len(results)}), got {len(targets)}")
@@ -279,7 +291,8 @@ def leaderboard(results, targets=None) -> str:
     return "\n".join(lines)
 
 
-def _results_list(results) -> list[RaceResult]:
+def result_list(results) -> list[RaceResult]:
+    """``results`` (one :class:`RaceResult` or a non-empty list of them) as a list."""
     if isinstance(results, RaceResult):
         return [results]
     if not isinstance(results, Sequence) or not results or not all(isinstance(r, RaceResult) for r in results):
@@ -292,22 +305,21 @@ def hyper_parameters(optimizer: str, *, lr: float, beta1: float = 0.9, beta2: fl
 
     ``beta1`` is the momentum (SGD's ``momentum``, Adam's ``β1``); ``beta2`` the decay of the
     squared-gradient average ρ (Adam's ``β2``, RMSprop's ``alpha``, Adadelta's ``rho``). AdaGrad
-    takes only ``lr``.
+    takes only ``lr``. Which knob an optimizer takes is read from its hyper-parameters.
     """
     lr = check_real("lr", lr, low=0.0, low_open=True)
     beta1 = check_real("beta1", beta1, low=0.0, high=1.0, high_open=True)
     beta2 = check_real("beta2", beta2, low=0.0, high=1.0, high_open=True)
-    name = optimizer.lower() if isinstance(optimizer, str) else optimizer
-    options = {
-        "sgd": {"lr": lr, "momentum": beta1},
-        "adagrad": {"lr": lr},
-        "adadelta": {"lr": lr, "rho": beta2},
-        "rmsprop": {"lr": lr, "alpha": beta2},
-        "adam": {"lr": lr, "betas": (beta1, beta2)},
-        "adamw": {"lr": lr, "betas": (beta1, beta2)},
-        "nadam": {"lr": lr, "betas": (beta1, beta2)},
-        "adamax": {"lr": lr, "betas": (beta1, beta2)},
-    }
-    if name not in options:
-        raise ValueError(f"optimizer must be one of {sorted(options)}, got {optimizer!r}")
-    return options[name]
+    classes = {name.lower(): getattr(optimizers, name) for name in optimizers.NAMES}
+    cls = classes.get(optimizer.lower()) if isinstance(optimizer, str) else None
+    if cls is None:
+        raise ValueError(f"optimizer must be one of {sorted(classes)}, got {optimizer!r}")
+    knobs = cls.hyperparameters
+    if "betas" in knobs:
+        return {"lr": lr, "betas": (beta1, beta2)}
+    for decay in ("rho", "alpha"):  # Adadelta's ρ, RMSprop's α: they take β2's place
+        if decay in knobs:
+            return {"lr": lr, decay: beta2}
+    if "momentum" in knobs:
+        return {"lr": lr, "momentum": beta1}
+    return {"lr": lr}

@@ -18,17 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from lib.optimizers import NAMES
 from lib.plots import PALETTE, contour, path
-from lib.race import (
-    Contender,
-    RaceResult,
-    _check_point,
-    _check_surface,
-    _minimum,
-    _results_list,
-    hyper_parameters,
-    race,
-)
+from lib.race import Contender, RaceResult, course, hyper_parameters, race, result_list
 from lib.validation import check_int, check_real
 
 __all__ = ["animate", "explorer", "plot", "plot_values"]
@@ -81,7 +73,7 @@ def _legend(fig, colors):
 
 def plot(results, *, ncols: int = 2, figsize=(6, 4), dpi: int = 72, levels: int = 12, resolution: int = 120):
     """Still picture of a race: one panel per surface, every contender's whole path (start ■, end ★)."""
-    results = _results_list(results)
+    results = result_list(results)
     colors = _colors(results)
     fig, axes = _grid(len(results), ncols, figsize, dpi)
     for ax, result in zip(axes, results, strict=True):
@@ -130,7 +122,7 @@ def animate(
     from matplotlib.figure import Figure
     from matplotlib.transforms import Bbox
 
-    results = _results_list(results)
+    results = result_list(results)
     frames = check_int("frames", frames, low=2, high=40)
     dpi = check_int("dpi", dpi, low=20, high=72)
     ncols = min(check_int("ncols", ncols, low=1), len(results))
@@ -200,7 +192,7 @@ def plot_values(result: RaceResult, *, ax=None, log: bool = True):
     if ax is None:
         _, ax = plt.subplots()
     colors = _colors([result])
-    minimum = _minimum(result.surface)
+    minimum = result.minimum
     for label, trajectory in result.trajectories.items():
         values = trajectory.values.detach().cpu().numpy()
         if minimum is not None:
@@ -231,8 +223,8 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
     for name, entry in courses.items():
         if not isinstance(entry, Sequence) or len(entry) != 2:
             raise TypeError(f"courses[{name!r}] must be a pair (surface, x0)")
-        checked[name] = (_check_surface(entry[0]), _check_point(entry[1]))
-    choices = ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "nadam", "adamax"]
+        checked[name] = course(*entry)
+    choices = [name.lower() for name in NAMES]
     optimizers = list(optimizers)
     for name in optimizers:
         if name not in choices:

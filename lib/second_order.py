@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import torch
 
-from lib.validation import as_finite_tensor, check_int, check_real
+from lib import autodiff
+from lib.validation import as_finite_tensor, check_callable, check_int, check_real
 
 __all__ = [
     "condition_number",
@@ -30,11 +31,6 @@ __all__ = [
     "newton_step",
     "top_eigenvalue",
 ]
-
-
-def _check_callable(f) -> None:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
 
 
 def _point(name: str, x, *, batch: bool = False) -> torch.Tensor:
@@ -66,28 +62,15 @@ def _values(f, x: torch.Tensor) -> torch.Tensor:
 
 
 def _gradient(f, x: torch.Tensor, *, create_graph: bool) -> torch.Tensor:
-    """``∇f`` at each point of a leaf ``x`` that requires grad; zeros where ``f`` does not depend on ``x``.
-
-    The points of a batch are independent, so the gradient of the sum is every point's gradient.
-    """
-    value = _values(f, x).sum()
-    if not value.requires_grad:
-        return torch.zeros_like(x)
-    (grad,) = torch.autograd.grad(value, x, create_graph=create_graph, allow_unused=True)
-    return torch.zeros_like(x) if grad is None else grad
+    """``∇f`` at each point of a leaf ``x`` that requires grad (see :func:`lib.autodiff.gradient`)."""
+    return autodiff.gradient(_values(f, x), x, create_graph=create_graph)
 
 
 def _gradient_and_hessian(f, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(∇f(x), ∇²f(x))`` with shapes ``(..., d)`` and ``(..., d, d)``: one backward pass per row."""
+    """``(∇f(x), ∇²f(x))`` with shapes ``(..., d)`` and ``(..., d, d)``."""
     x = x.detach().requires_grad_(True)
     grad = _gradient(f, x, create_graph=True)
-    rows = []
-    for i in range(x.shape[-1]):
-        row = None
-        if grad.requires_grad:
-            (row,) = torch.autograd.grad(grad[..., i].sum(), x, retain_graph=True, allow_unused=True)
-        rows.append(torch.zeros_like(x) if row is None else row)
-    return grad.detach(), torch.stack(rows, dim=-2).detach()
+    return grad.detach(), autodiff.hessian(grad, x).detach()
 
 
 def hessian_vector_product(f, x, v) -> torch.Tensor:
@@ -97,16 +80,13 @@ def hessian_vector_product(f, x, v) -> torch.Tensor:
     a second differentiates the dot product with ``v``. It costs about two gradients,
     for any number of parameters.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point("x", x).requires_grad_(True)
     v = as_finite_tensor("v", v, dtype=x.dtype)
     if v.shape != x.shape:
         raise ValueError(f"v must have the shape of x, {tuple(x.shape)}, got {tuple(v.shape)}")
     grad = _gradient(f, x, create_graph=True)
-    if not grad.requires_grad:  # f is linear in x: its Hessian is zero
-        return torch.zeros_like(x).detach()
-    (hv,) = torch.autograd.grad(grad @ v.to(x.device), x, allow_unused=True)
-    return torch.zeros_like(x).detach() if hv is None else hv.detach()
+    return autodiff.gradient(grad @ v.to(x.device), x).detach()
 
 
 def newton_step(f, x, *, damping: float = 0.0) -> torch.Tensor:
@@ -121,7 +101,7 @@ def newton_step(f, x, *, damping: float = 0.0) -> torch.Tensor:
     to one value per point (as the functions of :mod:`lib.functions` do): every point
     then takes its own Newton step.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point("x", x, batch=True)
     damping = check_real("damping", damping, low=0.0)
     grad, hess = _gradient_and_hessian(f, x)
@@ -143,7 +123,7 @@ def newton(f, x0, *, steps: int = 10, damping: float = 0.0) -> torch.Tensor:
     A batch of starts ``x0`` of shape ``(..., d)`` gives points of shape ``(steps + 1, ..., d)``
     (see :func:`newton_step`).
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point("x0", x0, batch=True)
     steps = check_int("steps", steps, low=0)
     damping = check_real("damping", damping, low=0.0)
@@ -164,7 +144,7 @@ def top_eigenvalue(f, x, *, iterations: int = 100, seed: int = 0) -> float:
     :func:`hessian_vector_product`, then returns the Rayleigh quotient ``vᵀ H v``.
     Converges like ``(|λ₂| / |λ₁|)^iterations``.
     """
-    _check_callable(f)
+    check_callable("f", f)
     x = _point("x", x)
     iterations = check_int("iterations", iterations, low=1)
     seed = check_int("seed", seed, low=0)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import torch
 
-from lib.validation import check_int
+from lib.validation import check_callable, check_int
 
 
 @contextmanager
@@ -41,8 +41,7 @@ def best_time(fn: Callable[[], object], repeats: int = 3, number: int = 1, *, de
     The fastest round is the one least disturbed by other work. ``device`` is where
     ``fn`` computes (``"cpu"`` or ``"cuda"``, a ``torch.device`` too).
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_callable("fn", fn)
     repeats, number = check_int("repeats", repeats, low=1), check_int("number", number, low=1)
     on_gpu = torch.device(device).type == "cuda"
     clock = time.perf_counter if on_gpu else time.process_time

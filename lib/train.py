@@ -6,11 +6,11 @@ Defined in chapter 6 (*Stochastic and mini-batch gradient descent*).
   epoch, with an optional learning-rate schedule, validation loss and metrics,
   a progress bar, on the GPU when there is one; returns a :class:`History`.
   Chapters 7 and 11 use it too.
-* :func:`minimize`, :class:`Trajectory` and :class:`DivergenceError` (from
-  :mod:`lib.trajectory`): an optimizer's path on a test function.
 
-A loss that stops being finite stops training with a :class:`DivergenceError`
-(a ``ValueError``) naming the step and the last finite loss.
+A loss that stops being finite stops training with a
+:class:`lib.loops.DivergenceError` (a ``ValueError``) naming the step and the
+last finite loss. :func:`lib.trajectory.minimize` is the same loop on a test
+function of a few variables.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lib.trajectory import DivergenceError, Trajectory, build_optimizer, build_scheduler, is_plateau, minimize
-from lib.validation import as_finite_tensor, check_int
+from lib import loops, schedules
+from lib.validation import all_finite, as_finite_tensor, check_callable, check_int
 
-__all__ = ["DivergenceError", "History", "Trajectory", "fit", "minimize"]
+__all__ = ["History", "fit"]
 
 
 @dataclass
@@ -124,10 +124,6 @@ def _loss(model, loss_fn, x, y) -> torch.Tensor:
     return loss.reshape(())
 
 
-def _all_finite(params) -> bool:
-    return all(bool(torch.isfinite(p).all()) for p in params)
-
-
 def _evaluate(model, loss_fn, data, metrics, chunk: int) -> tuple[float, dict[str, float]]:
     x, y = data
     model.eval()
@@ -165,9 +161,10 @@ def fit(
     from one ``torch.Generator`` seeded with ``seed``, cut into batches of
     ``batch_size`` (the last may be smaller). Each batch takes one step:
     ``zero_grad()``, ``loss_fn(model(x_batch), y_batch).backward()``, ``step()``.
-    ``optimizer`` is a name for :func:`lib.optimizers.create` or a callable such as
-    ``torch.optim.SGD``, given ``optimizer_kwargs`` (e.g. ``lr=0.01``). ``scheduler``
-    maps the optimizer to a schedule stepped after every step, or after every epoch
+    ``optimizer`` is a name, a class such as ``torch.optim.SGD`` or a factory, built by
+    :func:`lib.optimizers.create` with ``optimizer_kwargs`` (e.g. ``lr=0.01``).
+    ``scheduler`` is a schedule class or a factory ``optimizer -> schedule``, built by
+    :func:`lib.schedules.create` and stepped after every step, or after every epoch
     with ``scheduler_interval="epoch"`` (a ReduceLROnPlateau is given the batch loss,
     or per epoch the validation loss, else the training loss). ``metrics`` maps names
     to ``metric(outputs, targets)``, evaluated on ``val_data`` after each epoch.
@@ -178,8 +175,7 @@ def fit(
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    check_callable("loss_fn", loss_fn)
     epochs = check_int("epochs", epochs, low=1)
     batch_size = check_int("batch_size", batch_size, low=1)
     seed = check_int("seed", seed, low=0)
@@ -196,10 +192,7 @@ def fit(
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
-    opt = build_optimizer(optimizer, params, optimizer_kwargs)
-    if hasattr(opt, "check_finite"):
-        opt.check_finite = False  # a non-finite loss or parameter is reported below as a DivergenceError
-    sched = build_scheduler(scheduler, opt)
+    opt, sched = loops.build(optimizer, params, optimizer_kwargs, scheduler)
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
@@ -212,7 +205,6 @@ def _train(model, loss_fn, x, y, val, opt, sched, interval, metrics, seed, epoch
     from tqdm.auto import tqdm
 
     params = [p for group in opt.param_groups for p in group["params"]]
-    plateau = is_plateau(sched)
     history = History(val_metrics={name: [] for name in metrics})
     generator = torch.Generator().manual_seed(seed)
     n = x.shape[0]
@@ -236,15 +228,8 @@ def _train(model, loss_fn, x, y, val, opt, sched, interval, metrics, seed, epoch
                 value = closure().detach().item()
                 if not math.isfinite(value):
                     where = f"step {step} (epoch {epoch + 1}, batch {b + 1})"
-                    before = f"last finite loss: {last:.6g}" if last is not None else "no finite loss before it"
-                    raise DivergenceError(
-                        f"the loss became {value} at {where}; {before}. Try a smaller learning rate",
-                        step=step,
-                        last_finite=last,
-                    )
-                opt.step(closure) if isinstance(opt, torch.optim.LBFGS) else opt.step()
-                if sched is not None and interval == "step":
-                    sched.step(value) if plateau else sched.step()
+                    raise loops.diverged(f"the loss became {value}", where, step, last, value="loss")
+                loops.step(opt, sched if interval == "step" else None, closure, value)
                 history.step_loss.append(value)
                 history.lr.append(lr)
                 total += value * batch.shape[0]
@@ -253,27 +238,22 @@ def _train(model, loss_fn, x, y, val, opt, sched, interval, metrics, seed, epoch
             elapsed += time.perf_counter() - start
             history.train_loss.append(total / n)
             history.time.append(elapsed)
-            if not _all_finite(params):
-                raise DivergenceError(
-                    f"the parameters became non-finite in epoch {epoch + 1} (after step {step - 1}); "
-                    f"last finite loss: {last:.6g}. Try a smaller learning rate",
-                    step=step - 1,
-                    last_finite=last,
-                )
+            if not all_finite(*params):
+                where = f"epoch {epoch + 1} (after step {step - 1})"
+                raise loops.diverged("the parameters became non-finite", where, step - 1, last, value="loss")
             postfix = {"loss": f"{total / n:.4g}"}
             if val is not None:
                 val_loss, values = _evaluate(model, loss_fn, val, metrics, max(batch_size, 4096))
                 if not math.isfinite(val_loss):
-                    raise DivergenceError(
-                        f"the validation loss is {val_loss} after epoch {epoch + 1}", step=step - 1, last_finite=last
-                    )
+                    where = f"epoch {epoch + 1} (after step {step - 1})"
+                    raise loops.diverged(f"the validation loss became {val_loss}", where, step - 1, last, value="loss")
                 history.val_loss.append(val_loss)
                 for name, value in values.items():
                     history.val_metrics[name].append(value)
                 postfix["val"] = f"{val_loss:.4g}"
             if sched is not None and interval == "epoch":
                 monitored = history.val_loss[-1] if val is not None else history.train_loss[-1]
-                sched.step(monitored) if plateau else sched.step()
+                schedules.advance(sched, monitored)
             bar.set_postfix(postfix, refresh=False)
     finally:
         bar.close()

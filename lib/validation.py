@@ -35,6 +35,13 @@ def check_real(name: str, value, *, low=None, high=None, low_open=False, high_op
     return value
 
 
+def check_callable(name: str, value):
+    """Return ``value`` after checking it can be called (a function, a class, a module, ...)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value
+
+
 def check_int(name: str, value, *, low=None, high=None) -> int:
     """Return ``value`` as an int after checking it is an integer in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, Integral):
@@ -45,6 +52,11 @@ def check_int(name: str, value, *, low=None, high=None) -> int:
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {value}")
     return value
+
+
+def all_finite(*tensors: torch.Tensor) -> bool:
+    """Whether every entry of every tensor is finite (no NaN, no ±inf)."""
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def as_finite_tensor(name: str, value, *, dtype=None, ndim=None) -> torch.Tensor:
@@ -71,6 +83,6 @@ def as_finite_tensor(name: str, value, *, dtype=None, ndim=None) -> torch.Tensor
             raise ValueError(
                 f"{name} must have {' or '.join(map(str, allowed))} dimension(s), got shape {tuple(tensor.shape)}"
             )
-    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+    if tensor.is_floating_point() and not all_finite(tensor):
         raise ValueError(f"{name} must contain only finite values")
     return tensor

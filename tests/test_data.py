@@ -24,6 +24,27 @@ def test_running_example_start_cost():
     assert torch.mean((m * x + b - y) ** 2).item() == pytest.approx(19.6755, abs=1e-4)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_running_cost_is_torchs_mse_at_a_point_a_pair_and_a_grid(seed):
+    x, y = data.running_example()
+    thetas = torch.randn(3, 4, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    expected = torch.stack([torch.nn.functional.mse_loss(m * x + b, y) for m, b in thetas.reshape(-1, 2)])
+    torch.testing.assert_close(data.running_cost(thetas), expected.reshape(3, 4), rtol=1e-14, atol=0)
+    m, b = (t.clone().requires_grad_(True) for t in thetas[0, 0])
+    data.running_cost((m, b)).backward()
+    residual = m.detach() * x + b.detach() - y  # the gradient of chapter 2: (2/n) Σ x_i r_i, (2/n) Σ r_i
+    torch.testing.assert_close(
+        torch.stack([m.grad, b.grad]), torch.stack([2 * (x * residual).mean(), 2 * residual.mean()])
+    )
+
+
+def test_running_cost_rejects_a_theta_without_m_and_b():
+    with pytest.raises(ValueError, match="theta"):
+        data.running_cost(torch.zeros(3))
+    with pytest.raises(TypeError, match="theta"):
+        data.running_cost("mb")
+
+
 def test_running_example_dtype_is_checked():
     assert data.running_example(torch.float32)[0].dtype == torch.float32
     with pytest.raises(TypeError, match="dtype"):

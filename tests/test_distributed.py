@@ -5,7 +5,7 @@ import socket
 import pytest
 import torch
 
-from lib.distributed import Line, data_parallel_sgd, free_port, worker_batches
+from lib.distributed import data_parallel_sgd, free_port, worker_batches
 
 SETTINGS = [
     # (n, world_size, batch_size, steps, lr, seed): the first run covers several epochs.
@@ -115,14 +115,6 @@ def test_worker_batches_depend_on_seed_only_through_the_shuffle():
     c = worker_batches(100, world_size=2, batch_size=5, steps=10, seed=2)
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
-
-
-def test_line_model():
-    model = Line(2.0, -1.0, dtype=torch.float64)
-    x = torch.tensor([0.0, 1.0, 3.0], dtype=torch.float64)
-    torch.testing.assert_close(model(x), torch.tensor([-1.0, 1.0, 5.0], dtype=torch.float64))
-    with pytest.raises(TypeError, match="m"):
-        Line("a", 1.0)
 
 
 def test_free_port_can_be_bound():

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from lib import functions as F
 from lib import schedules as S
 from lib.optimizers import NAMES
-from lib.train import fit, minimize
+from lib.train import fit
+from lib.trajectory import minimize
 
 FUZZ = settings(derandomize=True, deadline=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
 ALLOWED = (ValueError, TypeError)

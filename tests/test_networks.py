@@ -1,4 +1,4 @@
-"""Tests of lib.networks: Xavier-normal layers, the MLP builder, accuracy, parameter counts."""
+"""Tests of lib.networks: the line, Xavier-normal layers, the MLP builder, accuracy, parameter counts."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lib.networks import accuracy, count_parameters, mlp, xavier_dense, xavier_std
+from lib.networks import Line, accuracy, count_parameters, mlp, xavier_dense, xavier_std
 
 
 @pytest.mark.parametrize(("fan_in", "fan_out"), [(784, 128), (64, 64), (3, 500), (1, 1)])
@@ -142,3 +142,11 @@ def test_count_parameters():
 def test_bad_arguments_are_named(call, error, name):
     with pytest.raises(error, match=name.replace("[", r"\[").replace("]", r"\]")):
         call()
+
+
+def test_line_model():
+    model = Line(2.0, -1.0, dtype=torch.float64)
+    x = torch.tensor([0.0, 1.0, 3.0], dtype=torch.float64)
+    torch.testing.assert_close(model(x), torch.tensor([-1.0, 1.0, 5.0], dtype=torch.float64))
+    with pytest.raises(TypeError, match="m"):
+        Line("a", 1.0)

@@ -1,4 +1,4 @@
-"""lib.widgets: the explorers build headless and report numbers recomputed here independently."""
+"""lib.outliers: the fits, the picture and the explorer, headless, against numbers recomputed here."""
 
 import re
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 from scipy.optimize import linprog, minimize
 
-from lib import widgets
+from lib import outliers
 from lib.data import RUNNING_X, RUNNING_Y
 
 NUMBER = r"[+-]?\d+\.\d{4}"
@@ -79,7 +79,7 @@ def _check_against_independent_numbers(explorer, index, height, delta):
 
 
 def test_outlier_explorer_builds_with_the_running_example_and_an_outlier():
-    explorer = widgets.outlier_explorer()
+    explorer = outliers.outlier_explorer()
     assert explorer.index.value == 7
     assert explorer.height.value == pytest.approx(6.0)
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
@@ -91,7 +91,7 @@ def test_outlier_explorer_builds_with_the_running_example_and_an_outlier():
 
 @pytest.mark.parametrize("height", [-7.0, -1.37, 2.5, 9.9, 13.5])
 def test_moving_the_height_slider_updates_the_picture_and_the_numbers(height):
-    explorer = widgets.outlier_explorer()
+    explorer = outliers.outlier_explorer()
     before_image, before_mse = explorer.image.value, explorer.fits["mse"]["mse"]
     explorer.height.value = height
     _check_against_independent_numbers(explorer, 7, height, 1.0)
@@ -100,7 +100,7 @@ def test_moving_the_height_slider_updates_the_picture_and_the_numbers(height):
 
 
 def test_moving_the_other_sliders_updates_the_numbers():
-    explorer = widgets.outlier_explorer()
+    explorer = outliers.outlier_explorer()
     explorer.index.value = 3
     _check_against_independent_numbers(explorer, 3, 6.0, 1.0)
     explorer.delta.value = 0.3
@@ -110,7 +110,7 @@ def test_moving_the_other_sliders_updates_the_numbers():
 
 
 def test_mse_grows_faster_than_mae_as_the_outlier_moves_away():
-    explorer = widgets.outlier_explorer(height=float(RUNNING_Y[7]))
+    explorer = outliers.outlier_explorer(height=float(RUNNING_Y[7]))
     mse_clean, mae_clean = explorer.fits["mse"]["mse"], explorer.fits["mae"]["mae"]
     explorer.height.value = 12.0  # squared, the outlier's error swamps the rest: a ~700-fold rise against ~16-fold
     assert explorer.fits["mse"]["mse"] / mse_clean > 20 * explorer.fits["mae"]["mae"] / mae_clean
@@ -119,7 +119,7 @@ def test_mse_grows_faster_than_mae_as_the_outlier_moves_away():
 def test_outlier_plot_draws_three_lines_and_moves_them_on_update():
     fig, ax = plt.subplots()
     x, y = _moved(2, 5.0)
-    plot = widgets.OutlierPlot(ax, torch.tensor(x), torch.tensor(y), index=2, ylim=(-3, 8))
+    plot = outliers.OutlierPlot(ax, torch.tensor(x), torch.tensor(y), index=2, ylim=(-3, 8))
     assert len(ax.get_lines()) == 3
     assert ax.get_ylim() == (-3, 8)
     assert ax.get_title()
@@ -141,7 +141,7 @@ def test_outlier_plot_draws_three_lines_and_moves_them_on_update():
 def test_outlier_plot_without_ylim_keeps_every_point_in_view():
     fig, ax = plt.subplots()
     x, y = _moved(7, 40.0)
-    widgets.OutlierPlot(ax, x, y)
+    outliers.OutlierPlot(ax, x, y)
     low, high = ax.get_ylim()
     assert low < y.min()
     assert high > 40.0
@@ -150,21 +150,21 @@ def test_outlier_plot_without_ylim_keeps_every_point_in_view():
 
 def test_explorers_reject_bad_input():
     with pytest.raises(ValueError, match="index"):
-        widgets.outlier_explorer(index=8)
+        outliers.outlier_explorer(index=8)
     with pytest.raises(TypeError, match="index"):
-        widgets.outlier_explorer(index=1.5)
+        outliers.outlier_explorer(index=1.5)
     with pytest.raises(ValueError, match="height"):
-        widgets.outlier_explorer(height=1e6)
+        outliers.outlier_explorer(height=1e6)
     with pytest.raises(ValueError, match="delta"):
-        widgets.outlier_explorer(delta=0.0)
+        outliers.outlier_explorer(delta=0.0)
     with pytest.raises(ValueError, match="same length"):
-        widgets.outlier_explorer([0.0, 1.0, 2.0], [0.0, 1.0])
+        outliers.outlier_explorer([0.0, 1.0, 2.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="y must contain only finite"):
-        widgets.outlier_fits([0.0, 1.0, 2.0], [0.0, float("nan"), 1.0])
+        outliers.outlier_fits([0.0, 1.0, 2.0], [0.0, float("nan"), 1.0])
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match="index"):
-        widgets.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=3)
-    plot = widgets.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=2)
+        outliers.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=3)
+    plot = outliers.OutlierPlot(ax, [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], index=2)
     with pytest.raises(ValueError, match="same length"):
         plot.update([0.0, 1.0])
     with pytest.raises(ValueError, match="delta"):

@@ -27,13 +27,6 @@ def _animation(frames, size=(3, 2), dpi=50):
     return fig, FuncAnimation(fig, draw, frames=frames)
 
 
-def test_use_style_sets_the_palette():
-    plots.use_style()
-    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    assert [c.lower() for c in colors] == [c.lower() for c in plots.PALETTE]
-    assert matplotlib.rcParams["axes.spines.top"] is False
-
-
 def test_animation_html_embeds_every_frame_and_closes_the_figure():
     fig, anim = _animation(frames=5)
     html = plots.animation_html(anim).data

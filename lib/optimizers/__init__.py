@@ -1,8 +1,8 @@
 """Optimizers written from scratch, step for step equal to ``torch.optim``.
 
 Defined in chapter 10 (*Adaptive methods*), with SGD from chapters 5 and 9;
-``lib.train`` and the widgets build them with :func:`create`, which takes a
-name from :data:`NAMES`, an optimizer class or a factory.
+the training loops and the race build them with :func:`create`, which takes
+a name from :data:`NAMES`, an optimizer class or a factory.
 
 Each class is a ``torch.optim.Optimizer`` with torch's name, argument names and
 defaults, so it drops into any training loop and works with

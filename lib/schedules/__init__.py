@@ -26,6 +26,8 @@ forms. ``OneCycleLR`` and the warm-ups are closed forms, as in PyTorch;
 * Reacting to a metric: :class:`ReduceLROnPlateau`.
 * :func:`create` — a schedule from a name in :data:`NAMES`, a class or a factory,
   the way :func:`lib.optimizers.create` builds an optimizer.
+* :func:`is_plateau` and :func:`advance` — whether a schedule reacts to a
+  metric, and one step of any schedule (given the metric when it does);
 * :func:`lr_sequence` — the rates any schedule produces, for plotting.
 """
 
@@ -38,7 +40,7 @@ from lib.schedules.base import Schedule, check_optimizer
 from lib.schedules.decay import CosineAnnealingLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
 from lib.schedules.plateau import ReduceLROnPlateau
 from lib.schedules.warmup import InverseSqrtLR, OneCycleLR, WarmupCosineLR
-from lib.validation import check_int, check_real
+from lib.validation import check_callable, check_int, check_real
 
 __all__ = [
     "NAMES",
@@ -53,7 +55,9 @@ __all__ = [
     "Schedule",
     "StepLR",
     "WarmupCosineLR",
+    "advance",
     "create",
+    "is_plateau",
     "lr_sequence",
 ]
 
@@ -103,6 +107,16 @@ def _built_on(argument: str, scheduler, optimizer):
     return scheduler
 
 
+def is_plateau(schedule) -> bool:
+    """Whether ``schedule`` is a ReduceLROnPlateau (lib's or torch's): its ``step`` takes the metric."""
+    return isinstance(schedule, (ReduceLROnPlateau, torch.optim.lr_scheduler.ReduceLROnPlateau))
+
+
+def advance(schedule, metric: float) -> None:
+    """One ``schedule.step()``; a ReduceLROnPlateau is given ``metric``."""
+    schedule.step(metric) if is_plateau(schedule) else schedule.step()
+
+
 def lr_sequence(scheduler_factory, steps: int, lr: float = 1.0, *, metrics=None) -> list[float]:
     """The learning rates a schedule sets over ``steps`` steps, starting from ``lr``.
 
@@ -113,14 +127,13 @@ def lr_sequence(scheduler_factory, steps: int, lr: float = 1.0, *, metrics=None)
     before any ``scheduler.step()``. A ``ReduceLROnPlateau`` needs ``metrics``,
     one value per step (the last one is not used).
     """
-    if not callable(scheduler_factory):
-        raise TypeError(f"scheduler_factory must be callable, got {type(scheduler_factory).__name__}")
+    check_callable("scheduler_factory", scheduler_factory)
     steps = check_int("steps", steps, low=0)
     lr = check_real("lr", lr, low=0.0)
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=lr, momentum=0.9)
     scheduler = _built_on("scheduler_factory", scheduler_factory(optimizer), optimizer)
-    plateau = isinstance(scheduler, (ReduceLROnPlateau, torch.optim.lr_scheduler.ReduceLROnPlateau))
+    plateau = is_plateau(scheduler)
     if plateau:
         if metrics is None:
             raise TypeError("metrics (one value per step) are needed for a ReduceLROnPlateau schedule")
@@ -132,5 +145,5 @@ def lr_sequence(scheduler_factory, steps: int, lr: float = 1.0, *, metrics=None)
         rates.append(float(optimizer.param_groups[0]["lr"]))
         if t < steps - 1:
             optimizer.step()  # no gradient, so nothing moves; it keeps PyTorch's order-of-calls check quiet
-            scheduler.step(metrics[t]) if plateau else scheduler.step()
+            advance(scheduler, metrics[t] if plateau else None)
     return rates
