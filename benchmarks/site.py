@@ -1,25 +1,48 @@
-"""Page weight of the built site: every page's HTML plus the local files it loads.
+"""Page weight and Lighthouse scores of the built site, for every page in ``_toc.yml``.
 
 Usage::
 
-    python benchmarks/site.py [SITE_DIR]      # default: $COURSE_SITE_DIR or _build/html
+    python benchmarks/site.py [SITE_DIR]                  # page weight
+    python benchmarks/site.py --lighthouse [SITE_DIR]     # Lighthouse, mobile and desktop
+        [--runs 3] [--preset mobile|desktop|both] [--page chapters/10-adaptive-methods ...]
 
-For each page listed in ``_toc.yml`` it prints the size of the HTML, of the local
-scripts, style sheets and images the HTML references (``<script src>``, ``<link
-href>`` of a style sheet, preload or icon, ``<img src>``, ...), their total, and the
-same total compressed with gzip (what a browser downloads from a server that
-compresses text, as GitHub Pages does). Then the largest page and the size of the
-whole site folder. ``tests/test_site.py`` enforces the budgets below on these numbers.
+``SITE_DIR`` defaults to ``$COURSE_SITE_DIR`` or ``_build/html``.
+
+Page weight: for each page, the size of the HTML, of the local scripts, style sheets
+and images the HTML references (``<script src>``, ``<link href>`` of a style sheet,
+preload or icon, ``<img src>``, ...), their total, and the same total compressed with
+gzip (what a browser downloads from a server that compresses text, as GitHub Pages
+does). Then the largest page and the size of the whole site folder.
+``tests/test_site.py`` enforces the budgets below on these numbers.
+
+Lighthouse (npm ``lighthouse``, pinned in ``package.json``; Chromium from
+``$COURSE_CHROMIUM`` or ``/usr/bin/chromium``): the site is served with gzip from
+127.0.0.1 under GitHub Pages' project subpath (:class:`SiteServer`), and each page is
+audited in a fresh headless Chromium. The table gives the four category scores, first
+contentful paint, total blocking time and the bytes transferred; performance and the
+two timings are the median of ``--runs`` runs (they vary from run to run, and more on a
+busy machine), the other scores those of the median run. ``tests/test_browser.py``
+asserts the accessibility, best-practices and SEO scores, which do not vary.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import functools
 import gzip
 import html.parser
+import http.server
+import json
+import mimetypes
 import os
 import pathlib
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import urllib.parse
 
 import yaml
@@ -154,11 +177,185 @@ def folder_size(folder: pathlib.Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def main(argv: list[str]) -> int:
-    site = site_dir(argv[0] if argv else None)
-    if not (site / "index.html").is_file():
-        print(f"no built site in {site}: run `make book` first", file=sys.stderr)
-        return 1
+# ---------------------------------------------------------------- serving the site
+
+
+SUBPATH = "/optimization-for-ml/"  # GitHub Pages serves a project site under its name
+CACHE_SECONDS = 600  # what GitHub Pages sends as Cache-Control max-age
+
+
+class _GzipHandler(http.server.BaseHTTPRequestHandler):
+    """Serve files of ``site`` under SUBPATH, text gzipped when the client accepts it; else 404."""
+
+    site: pathlib.Path
+
+    def _file(self) -> pathlib.Path | None:
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+        if not path.startswith(SUBPATH):
+            return None
+        target = (self.site / path[len(SUBPATH) :]).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        return target if target.is_file() and target.is_relative_to(self.site) else None
+
+    def do_GET(self):
+        self._respond(body=True)
+
+    def do_HEAD(self):
+        self._respond(body=False)
+
+    def _respond(self, body: bool) -> None:
+        target = self._file()
+        if target is None:
+            self.send_error(404)
+            return
+        data = target.read_bytes()
+        zipped = target.suffix.lower() in COMPRESSED and "gzip" in self.headers.get("Accept-Encoding", "")
+        if zipped:
+            data = _gzipped(target, target.stat().st_mtime_ns)
+        self.send_response(200)
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        text = kind.startswith("text/") or kind in ("application/javascript", "application/json", "image/svg+xml")
+        self.send_header("Content-Type", f"{kind}; charset=utf-8" if text else kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", f"max-age={CACHE_SECONDS}")
+        if zipped:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@functools.lru_cache(maxsize=512)
+def _gzipped(path: pathlib.Path, mtime_ns: int) -> bytes:
+    return gzip.compress(path.read_bytes(), compresslevel=6)
+
+
+@contextlib.contextmanager
+def serve(site: pathlib.Path):
+    """Serve `site` on 127.0.0.1 (a free port) as GitHub Pages would; yield the site's base URL."""
+    handler = type("Handler", (_GzipHandler,), {"site": site.resolve()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{SUBPATH}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------- Lighthouse
+
+
+LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+PRESETS = ("mobile", "desktop")
+
+
+def chromium() -> str | None:
+    """The Chromium to drive: $COURSE_CHROMIUM, /usr/bin/chromium, or one on the PATH."""
+    candidate = os.environ.get("COURSE_CHROMIUM") or "/usr/bin/chromium"
+    return candidate if os.access(candidate, os.X_OK) else shutil.which("chromium")
+
+
+def lighthouse(
+    url: str, preset: str = "mobile", categories: tuple[str, ...] = CATEGORIES, keep: pathlib.Path | None = None
+) -> dict:
+    """One Lighthouse run on `url`: the category scores (0-100) and a few measurements.
+
+    With `keep`, the full JSON report is also written to that file.
+    """
+    browser = chromium()
+    if browser is None or not LIGHTHOUSE.is_file():
+        raise FileNotFoundError("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
+    with tempfile.TemporaryDirectory() as folder:
+        report = pathlib.Path(folder) / "report.json"
+        command = [
+            "node",
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--output=json",
+            f"--output-path={report}",
+            f"--only-categories={','.join(categories)}",
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+        ]
+        if preset == "desktop":
+            command.append("--preset=desktop")
+        environment = {**os.environ, "CHROME_PATH": browser}
+        subprocess.run(command, check=True, env=environment, capture_output=True, timeout=300)
+        result = json.loads(report.read_text())
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(report, keep)
+    audits = result["audits"]
+    scores = {name: round(100 * result["categories"][name]["score"]) for name in categories}
+    failed = {
+        name: [ref["id"] for ref in result["categories"][name]["auditRefs"] if _failed(audits[ref["id"]], ref)]
+        for name in categories
+    }
+    numbers = {
+        key: audits[audit]["numericValue"]
+        for key, audit in (("fcp", "first-contentful-paint"), ("tbt", "total-blocking-time"))
+        if audit in audits
+    }
+    numbers["transfer"] = audits["total-byte-weight"]["numericValue"] if "total-byte-weight" in audits else None
+    return {"scores": scores, "failed": failed, **numbers}
+
+
+def _failed(audit: dict, reference: dict) -> bool:
+    return reference.get("weight", 0) > 0 and audit.get("score") is not None and audit["score"] < 1
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median performance score, its timings replaced by the medians."""
+    ordered = sorted(runs, key=lambda run: run["scores"].get("performance", 0))
+    middle = dict(ordered[len(ordered) // 2])
+    for key in ("fcp", "tbt"):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        if values:
+            middle[key] = statistics.median(values)
+    middle["performance_runs"] = [run["scores"].get("performance") for run in runs]
+    return middle
+
+
+def lighthouse_table(
+    site: pathlib.Path, pages: list[str], presets: tuple[str, ...], runs: int, reports: pathlib.Path | None = None
+) -> None:
+    with serve(site) as base:
+        for preset in presets:
+            print(f"\nLighthouse {preset}, {site}: median of {runs} run(s)")
+            print(
+                f"{'page':<45} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'FCP s':>6} {'TBT ms':>7} "
+                f"{'MB':>5}  perf runs"
+            )
+            for page in pages:
+                keep = [
+                    reports / f"{page.replace('/', '__')}.{preset}.{run}.json" if reports else None
+                    for run in range(runs)
+                ]
+                result = median_run([lighthouse(f"{base}{page}.html", preset, keep=path) for path in keep])
+                scores = result["scores"]
+                print(
+                    f"{page:<45} {scores['performance']:>5} {scores['accessibility']:>5} "
+                    f"{scores['best-practices']:>5} {scores['seo']:>5} {result['fcp'] / 1000:>6.1f} "
+                    f"{result['tbt']:>7.0f} {result['transfer'] / MB:>5.2f}  {result['performance_runs']}",
+                    flush=True,
+                )
+                lost = {name: ids for name, ids in result["failed"].items() if ids and name != "performance"}
+                if lost:
+                    print(f"    lost: {lost}")
+
+
+# ---------------------------------------------------------------- page weight
+
+
+def weight_table(site: pathlib.Path) -> None:
     weights = [page_weight(site, page) for page in toc_pages()]
     print(f"site: {site}")
     print(f"{'page':<45} {'html MB':>8} {'files':>6} {'total MB':>9} {'gzip MB':>8}")
@@ -176,6 +373,26 @@ def main(argv: list[str]) -> int:
         f"({largest['raw'] / MB:.2f} MB on disk; budget {PAGE_BUDGET / MB:.0f} MB downloaded)"
     )
     print(f"whole site: {total / MB:.2f} MB on disk (budget {SITE_BUDGET / MB:.0f} MB)")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("site", nargs="?", help="the built site (default: $COURSE_SITE_DIR or _build/html)")
+    parser.add_argument("--lighthouse", action="store_true", help="run Lighthouse instead of the weight table")
+    parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs per page and preset (default 3)")
+    parser.add_argument("--preset", choices=(*PRESETS, "both"), default="both")
+    parser.add_argument("--page", action="append", help="only this page (repeatable), e.g. intro")
+    parser.add_argument("--reports", type=pathlib.Path, help="also keep every Lighthouse JSON report in this folder")
+    arguments = parser.parse_args(argv)
+    site = site_dir(arguments.site)
+    if not (site / "index.html").is_file():
+        print(f"no built site in {site}: run `make book` first", file=sys.stderr)
+        return 1
+    if not arguments.lighthouse:
+        weight_table(site)
+        return 0
+    presets = PRESETS if arguments.preset == "both" else (arguments.preset,)
+    lighthouse_table(site, arguments.page or toc_pages(), presets, arguments.runs, arguments.reports)
     return 0
 
 

@@ -1,13 +1,16 @@
 """The built site in a real browser: Chromium, driven by Playwright.
 
 Every page listed in ``_toc.yml`` is served from a local HTTP server (127.0.0.1,
-random port, under a GitHub Pages-like subpath) and loaded once; the tests then
-check what a reader would see: no script errors, no failed or external requests
-(every request that leaves the local server is aborted and recorded), equations
-typeset by MathJax, animations that play, widget views that render, solutions
-that open, a Colab button for the page's notebook, no serious or critical axe-core
-accessibility violation, and a search that finds a chapter. A screenshot of each
-page goes to ``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
+random port, under a GitHub Pages-like subpath, text gzipped: ``benchmarks/site.py``'s
+:func:`~benchmarks.site.serve`) and loaded once; the tests then check what a reader
+would see: no script errors, no failed or external requests (every request that
+leaves the local server is aborted and recorded), every equation drawn (typeset at
+build time: the page runs no MathJax), animations that play, widget views that render
+once scrolled to, solutions that open, a Colab button for the page's notebook, no
+serious or critical axe-core accessibility violation, and a search that finds a
+chapter. Lighthouse (``benchmarks/site.py``) then scores each page's accessibility,
+best practices and SEO, which must be 100. A screenshot of each page goes to
+``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
 
 The site comes from ``$COURSE_SITE_DIR`` (default ``_build/html``; ``make book``
 builds it). Chromium is ``$COURSE_CHROMIUM`` or ``/usr/bin/chromium`` (Debian's
@@ -18,26 +21,21 @@ package: ``apt-get install chromium``). Without it the tests skip, except under 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import os
 import pathlib
 import re
-import shutil
-import threading
 import urllib.parse
 
 import pytest
 import yaml
 
-from benchmarks.site import book_dir, site_dir, toc_pages
+from benchmarks.site import LIGHTHOUSE, book_dir, chromium, lighthouse, serve, site_dir, toc_pages
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = site_dir()
 BOOK = book_dir()
 SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SUBPATH = "/optimization-for-ml/"  # GitHub Pages serves a project site under its name
 PAGES = toc_pages()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 TIMEOUT_MS = 20_000
@@ -51,44 +49,21 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
-def _chromium() -> str | None:
-    candidate = os.environ.get("COURSE_CHROMIUM") or "/usr/bin/chromium"
-    return candidate if os.access(candidate, os.X_OK) else shutil.which("chromium")
-
-
 # ---------------------------------------------------------------- fixtures
-
-
-class _SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serve the site folder under SUBPATH only; anything else is a 404."""
-
-    def translate_path(self, path):
-        parsed = urllib.parse.urlsplit(path).path
-        if not parsed.startswith(SUBPATH):
-            return str(SITE / "__outside_the_site__")
-        return super().translate_path("/" + parsed[len(SUBPATH) :])
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def base_url():
     if not (SITE / "index.html").is_file():
         _unavailable(f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)")
-    handler = functools.partial(_SiteHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{SUBPATH}"
-    server.shutdown()
-    server.server_close()
+    with serve(SITE) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = _chromium()
-    if chromium is None:
+    executable = chromium()
+    if executable is None:
         _unavailable("Chromium not found: install it with `apt-get install chromium` (or set COURSE_CHROMIUM)")
     try:
         from playwright.sync_api import sync_playwright
@@ -97,7 +72,7 @@ def browser():
     if not AXE.is_file():
         _unavailable(f"{AXE} missing: run `npm ci`")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -111,6 +86,8 @@ class PageReport:
     failed_requests: list[str] = dataclasses.field(default_factory=list)
     external_requests: list[str] = dataclasses.field(default_factory=list)
     math: dict = dataclasses.field(default_factory=dict)
+    lazy: dict = dataclasses.field(default_factory=dict)
+    early_requests: list[str] = dataclasses.field(default_factory=list)
     animations: list[dict] = dataclasses.field(default_factory=list)
     widgets: list[dict] = dataclasses.field(default_factory=list)
     solutions: list[dict] = dataclasses.field(default_factory=list)
@@ -121,7 +98,7 @@ class PageReport:
 
 # JavaScript run in the page. Each returns plain data for the report.
 MATH_JS = r"""() => {
-  const ignored = 'pre, code, script, style, .cell_output, mjx-container, mjx-assistive-mml, .highlight';
+  const ignored = 'pre, code, script, style, .cell_output, mjx-container, .highlight';
   // $$...$$, \\( \\) \\[ \\], or $x$ / $...$ with no space inside the dollars
   const tex = new RegExp(String.raw`\$\$|\\\(|\\\)|\\\[|\\\]|\$[^$\s]([^$]*[^$\s])?\$`);
   const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
@@ -132,13 +109,47 @@ MATH_JS = r"""() => {
     const text = node.textContent;
     if (tex.test(text)) raw.push(text.trim().slice(0, 80));
   }
+  // An equation is drawn when its container holds an SVG whose every glyph reference
+  // finds an outline in the page (a space's is empty), one at least of them not
+  // empty, and is named for screen readers.
+  const drawn = (container) => {
+    const svg = container.querySelector(':scope > svg');
+    if (!svg || !container.getAttribute('aria-label')) return false;
+    const outlines = [...svg.querySelectorAll('use')].map((use) => {
+      const id = (use.getAttribute('xlink:href') || use.getAttribute('href') || '').slice(1);
+      return id ? document.getElementById(id) : null;
+    });
+    if (!outlines.every((outline) => outline && outline.tagName === 'path' && outline.hasAttribute('d'))) return false;
+    const ink = outlines.filter((outline) => outline.getAttribute('d')).length;
+    return ink + svg.querySelectorAll('path, rect, line').length > 0;
+  };
   const elements = [...document.querySelectorAll('.math')];
   return {
     elements: elements.length,
-    typeset: elements.filter(e => e.querySelector('mjx-container')).length,
-    errors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 80)),
+    typeset: elements.filter((e) => [...e.querySelectorAll('mjx-container')].some(drawn)).length,
+    errors: [...document.querySelectorAll('mjx-merror, [data-mml-node="merror"]')]
+      .map((e) => e.textContent.slice(0, 80)),
     raw: raw,
+    mathjax: typeof window.MathJax !== 'undefined',
   };
+}"""
+
+# What the page fetched before the reader scrolled: the widget manager and the animation
+# frames are for later, unless their widget or animation is already near the screen.
+LAZY_JS = """() => {
+  const screens = (element) => element.getBoundingClientRect().top / innerHeight;
+  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
+  const animations = [...document.querySelectorAll('.animation[data-frames]')];
+  return {
+    widgets_far: views.length > 0 && views.every((view) => screens(view.parentElement) > 2.5),
+    animations_far: animations.filter((animation) => screens(animation) > 2.5).map((animation) =>
+      JSON.parse(animation.dataset.frames).slice(1)),
+  };
+}"""
+
+SCROLL_TO_A_WIDGET_JS = """() => {
+  const view = document.querySelector('script[type="application/vnd.jupyter.widget-view+json"]');
+  if (view) view.parentElement.scrollIntoView();
 }"""
 
 WIDGETS_JS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
@@ -186,16 +197,18 @@ def _load_page(browser, base_url: str, page_name: str) -> PageReport:
             response.status >= 400 and report.failed_requests.append(f"{response.url} ({response.status})")
         ),
     )
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(report.url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    report.early_requests = list(requested)
+    report.lazy = page.evaluate(LAZY_JS)
+    page.evaluate(SCROLL_TO_A_WIDGET_JS)  # the widget manager loads when a widget nears the screen
     try:
-        page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=10_000)
-        page.evaluate("() => window.MathJax && MathJax.startup.promise")
-    except Exception:  # the equation test reports what was not typeset
-        report.console_errors.append("MathJax did not start")
-    try:
-        page.wait_for_function(WIDGETS_SETTLED_JS, timeout=10_000)
+        page.wait_for_function(WIDGETS_SETTLED_JS, timeout=TIMEOUT_MS)
     except Exception:  # the widget test reports what did not render
         pass
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(400)  # the theme updates tab stops 300 ms after the page changes
 
@@ -294,15 +307,28 @@ def test_page_requests_no_other_host(reports, page_name):
 @pytest.mark.parametrize("page_name", PAGES)
 def test_every_equation_is_typeset(reports, page_name):
     math = reports(page_name).math
-    assert math["typeset"] == math["elements"], f"{math['elements'] - math['typeset']} equations not typeset"
+    assert math["typeset"] == math["elements"], f"{math['elements'] - math['typeset']} equations not drawn"
     assert not math["errors"], f"MathJax errors: {math['errors']}"
     assert not math["raw"], f"TeX left as text: {math['raw']}"
+    assert not math["mathjax"], "the page runs MathJax: its equations should be typeset when the site is built"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_widget_manager_and_frames_wait_for_the_reader(reports, page_name):
+    """Before any scroll, no widget manager for widgets far down, no frames of far animations."""
+    report = reports(page_name)
+    early = " ".join(report.early_requests)
+    if report.lazy["widgets_far"]:
+        assert "embed.js" not in early, f"{report.url} loaded the widget manager before a widget was near"
+    for frames in report.lazy["animations_far"]:
+        fetched = [frame for frame in frames if frame.rsplit("/", 1)[-1] in early]
+        assert not fetched, f"{report.url} fetched {len(fetched)} frames of an animation far below the screen"
 
 
 @pytest.mark.parametrize("page_name", PAGES)
 def test_every_animation_plays(reports, page_name):
     report = reports(page_name)
-    expected = (SITE / f"{page_name}.html").read_text(encoding="utf-8").count('<div class="animation">')
+    expected = len(re.findall(r'<div class="animation"[\s>]', (SITE / f"{page_name}.html").read_text(encoding="utf-8")))
     assert len(report.animations) == expected
     stuck = [animation["id"] for animation in report.animations if not animation["frame_changed"]]
     assert not stuck, f"{report.url}: clicking Play did not change the frame of {stuck}"
@@ -354,6 +380,20 @@ def test_colab_button_opens_this_notebook(reports, page_name):
 def test_no_serious_accessibility_violation(reports, page_name):
     report = reports(page_name)
     assert not report.violations, f"{report.url}: axe-core violations: {report.violations}"
+
+
+LIGHTHOUSE_STABLE = ("accessibility", "best-practices", "seo")
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_lighthouse_scores_accessibility_best_practices_and_seo_100(base_url, page_name):
+    """Lighthouse's mobile audit (the scores that do not vary from run to run; performance,
+    which does, is measured by ``benchmarks/site.py --lighthouse``)."""
+    if chromium() is None or not LIGHTHOUSE.is_file():
+        _unavailable("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
+    result = lighthouse(base_url + page_name + ".html", "mobile", LIGHTHOUSE_STABLE)
+    below = {name: score for name, score in result["scores"].items() if score < 100}
+    assert not below, f"{page_name}: Lighthouse scores {below}; failed audits: {result['failed']}"
 
 
 @pytest.mark.parametrize("page_name", PAGES)

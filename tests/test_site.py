@@ -7,7 +7,9 @@ book``); without it the tests skip, except under CI (``$CI`` set), where they fa
 
 from __future__ import annotations
 
+import html
 import html.parser
+import json
 import os
 import re
 
@@ -126,30 +128,36 @@ def test_every_local_reference_resolves(page):
     assert not missing, f"{page} loads files the site does not have: {missing}"
 
 
-def test_vendored_style_sheets_find_their_fonts():
-    """Font Awesome's and MathJax's relative font URLs resolve inside _static/vendor."""
-    vendor = SITE / "_static" / "vendor"
-    sheets = sorted(vendor.rglob("*.css"))
-    assert sheets, f"no style sheet under {vendor}"
-    for sheet in sheets:
+def test_every_style_sheet_a_page_loads_finds_its_files():
+    """The relative url(...) of each style sheet the pages link (the joined bundle) resolves."""
+    sheets = set()
+    for page in PAGES:
+        path = SITE / f"{page}.html"
+        for url in loaded_urls(path.read_text(encoding="utf-8")):
+            target = local_file(SITE, path, url)
+            if target is not None and target.suffix == ".css":
+                sheets.add(target)
+    assert sheets, "no page links a style sheet"
+    for sheet in sorted(sheets):
         for a, b in CSS_URL.findall(sheet.read_text(encoding="utf-8")):
             url = (a or b).split("?")[0].split("#")[0]
-            if url and not url.startswith("data:"):
+            if url and not url.startswith("data:") and not is_external(url):
                 assert (sheet.parent / url).resolve().is_file(), f"{sheet.relative_to(SITE)} needs {url}"
 
 
-def test_extension_patterns_match_what_matplotlib_writes():
+def test_extension_patterns_match_what_matplotlib_writes(tmp_path):
     """The build rewrites matplotlib's animation markup; a matplotlib upgrade must not slip past it."""
-    import offline_assets
+    import lazy_animations
     import page_fixes
     from matplotlib import _animation_data
 
-    assert offline_assets.CDN_FONT_AWESOME.search(_animation_data.JS_INCLUDE)
     template = _animation_data.DISPLAY_TEMPLATE.format(
         id="abc", Nframes=1, fill_frames="", interval=100, once_checked="", loop_checked="", reflect_checked=""
     )
     assert page_fixes.ANIMATION_IMAGE.search(template)
     assert page_fixes.ANIMATION_SLIDER.search(template)
+    markup = _small_animation()
+    assert lazy_animations.rewrite(markup, tmp_path, "frames") is not None
 
 
 # ---------------------------------------------------------------- figures
@@ -357,3 +365,303 @@ def test_every_page_has_a_description_and_the_site_an_icon(page):
     icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
     assert icon, f"{page} names no icon"
     assert (SITE / page).parent.joinpath(icon.group(1)).resolve().is_file()
+
+
+# ---------------------------------------------------------------- fast pages: the built site
+
+HEAD_SCRIPT = re.compile(r"<script\b([^>]*)\bsrc=\"([^\"]+)\"([^>]*)>")
+MATH_ELEMENT = re.compile(
+    r'class="math notranslate nohighlight"[^>]*>\s*(?:<span class="eqno">.*?</span>)?\s*(.{0,14})', re.S
+)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_equations_are_typeset_in_the_built_page(page):
+    """Every equation is an SVG drawing named for screen readers, every glyph is in the page, no MathJax."""
+    text = _html(page)
+    starts = [match[1] for match in MATH_ELEMENT.finditer(text)]
+    left = [start for start in starts if not start.startswith("<mjx-container")]
+    assert not left, f"{page}: {len(left)} of {len(starts)} equations left as TeX: {left[:5]}"
+    assert "mathjax" not in " ".join(loaded_urls(text)).lower(), f"{page} loads MathJax"
+    outlines = set(re.findall(r'<path id="([^"]+)"', text))
+    glyphs = set(re.findall(r'xlink:href="#([^"]+)"', text))
+    assert glyphs <= outlines, f"{page}: glyphs without an outline: {sorted(glyphs - outlines)[:5]}"
+    containers = re.findall(r"<mjx-container\b[^>]*>", text)
+    assert len(containers) == len(starts)
+    unnamed = [tag for tag in containers if not re.search(r'aria-label="[^"]+"', tag)]
+    assert not unnamed, f"{page}: equations without words for screen readers: {unnamed[:3]}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_script_holds_up_the_first_paint(page):
+    """Every script the head loads is deferred (or async): the browser draws without waiting for it."""
+    text = _html(page)
+    head = text[: text.index("</head>")]
+    blocking = [
+        src for before, src, after in HEAD_SCRIPT.findall(head) if not re.search(r"\b(defer|async)\b", before + after)
+    ]
+    assert not blocking, f"{page}: render-blocking scripts {blocking}"
+    assert "fontawesome.js" not in text, f"{page} loads Font Awesome's script"
+    assert "searchindex.js" not in text, f"{page} loads the search index, which only the search page needs"
+    assert len(re.findall(r'<link\b[^>]*rel="stylesheet"', head)) == 1, f"{page} links more than one style sheet"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_icons_and_figures_are_drawn_compactly(page):
+    """Icons are inline SVG; figures are sized WebP files; animation frames are files, not inline data."""
+    text = _html(page)
+    assert not re.search(r'<(i|span) class="[^"]*\bfa-', text), f"{page} has an icon left for Font Awesome's script"
+    figures = re.findall(r'<img\b[^>]*\bsrc="(?:\.\./)*_images/[^"]+"[^>]*>', text)
+    for tag in figures:
+        assert re.search(r'src="[^"]+\.webp"', tag), f"{page}: a figure is not WebP: {tag[:120]}"
+        assert re.search(r'\swidth="\d+"', tag), f"{page}: a figure without its width: {tag[:120]}"
+        assert re.search(r'\sheight="\d+"', tag), f"{page}: a figure without its height: {tag[:120]}"
+    assert "data:image/png;base64" not in text, f"{page} carries a PNG inline"
+    for frames in re.findall(r'<div class="animation" data-frames="([^"]+)"', text):
+        urls = json.loads(html.unescape(frames))
+        assert len(urls) > 1
+        missing = [url for url in urls if not (SITE / page).parent.joinpath(url).resolve().is_file()]
+        assert not missing, f"{page}: animation frames missing: {missing[:3]}"
+
+
+# ---------------------------------------------------------------- fast pages: the rules, on small inputs
+
+
+def _small_animation(frames: int = 3) -> str:
+    """What matplotlib's to_jshtml() writes for a tiny animation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
+    (line,) = ax.plot([0, 1], [0, 0])
+    animation = FuncAnimation(fig, lambda i: line.set_ydata([0, i]) or (line,), frames=frames, interval=50)
+    markup = animation.to_jshtml(default_mode="loop")
+    plt.close(fig)
+    return markup
+
+
+def test_an_animation_becomes_webp_frames_and_a_player(tmp_path):
+    import lazy_animations
+    import page_fixes
+
+    markup = _small_animation(3)
+    document = _document(_cell(nodes.raw(markup, markup, format="html")), nodes.paragraph(text="A line tips up."))
+    page_fixes.name_outputs(None, document, "chapters/x")
+    named = next(iter(document.findall(nodes.raw))).astext()
+    player = lazy_animations.rewrite(named, tmp_path, "../_images/animations")
+    frames = json.loads(html.unescape(re.search(r'data-frames="([^"]+)"', player)[1]))
+    assert len(frames) == 3
+    assert all(frame.startswith("../_images/animations/") for frame in frames)
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".webp"] * len(set(frames))
+    assert 'alt="Animation: A line tips up."' in player
+    assert 'aria-label="Animation frame"' in player
+    assert 'data-interval="50"' in player
+    assert re.search(r'value="loop" id="_anim_radio2_\w+" checked>', player)
+    assert "base64" not in player
+    assert "font-awesome" not in player
+    assert "onclick" not in player
+    assert re.search(r'<img id="_anim_img\w+" src="[^"]+\.webp" width="20" height="20"', player)
+    titles = re.findall(r'<button type="button" title="([^"]+)"', player)
+    assert titles[4:6] == ["Pause", "Play"]
+    assert len(titles) == 9
+    assert lazy_animations.rewrite("<div>not an animation</div>", tmp_path, "x") is None
+
+
+def test_equations_of_a_page_are_found_and_replaced():
+    import build_time_maths
+
+    page = (
+        '<html><head></head><body class="x"><p><span class="math notranslate nohighlight">\\(a &lt; b\\)</span> and '
+        '<div class="math notranslate nohighlight" id="equation-one">\n<span class="eqno">(1)<a href="#e">#</a></span>'
+        '\\[x^2\\]</div>\n<div class="math notranslate nohighlight">\n\\begin{align}y &amp;= 1\\end{align}</div>'
+        "</p></body></html>"
+    )
+    equations = build_time_maths._equations(page)
+    assert [(tex, display) for _, tex, display in equations] == [
+        ("a < b", False),
+        ("x^2", True),
+        ("\\begin{align}y &= 1\\end{align}", True),
+    ]
+    answer = {
+        "maths": ["<mjx-container>A</mjx-container>", "", "<mjx-container>C</mjx-container>"],
+        "defs": "<svg>D</svg>",
+    }
+    new = build_time_maths.rewrite(page, equations, answer, "mjx-container{direction:ltr}")
+    assert '<span class="math notranslate nohighlight"><mjx-container>A</mjx-container></span>' in new
+    assert "\\[x^2\\]" in new  # the equation MathJax could not typeset stays TeX
+    assert '<span class="eqno">(1)' in new
+    assert 'nohighlight">\n<mjx-container>C</mjx-container></div>' in new
+    assert '<body class="x"><svg>D</svg>' in new
+    assert new.count('<style id="typeset-maths">mjx-container{direction:ltr}</style>') == 1
+    assert [(tex, display) for _, tex, display in build_time_maths._equations(new)] == [("x^2", True)]
+
+
+def test_mathjax_in_node_draws_names_and_rejects(tmp_path):
+    import build_time_maths
+
+    node_modules = BOOK / "node_modules"
+    if not (node_modules / "mathjax-full").is_dir():
+        pytest.skip("mathjax-full not installed: run `npm ci`")
+    answer = build_time_maths.typeset(
+        [
+            [
+                ("x^2 + \\tfrac12", False),
+                ("\\foo", False),
+                ("a_1 + " * 30 + "\\begin{pmatrix} a & b \\end{pmatrix}", True),
+            ]
+        ],
+        {},
+        node_modules,
+    )
+    page = answer["pages"][0]
+    assert page["errors"] == [[1, "Undefined control sequence \\foo"]]
+    assert 'aria-label="x squared plus one half"' in page["maths"][0]
+    assert 'role="img"' in page["maths"][0]
+    assert "aria-hidden" in page["maths"][0]
+    assert 'display="true"' in page["maths"][2]
+    assert 'tabindex="0"' in page["maths"][2]
+    glyphs = set(re.findall(r'xlink:href="#([^"]+)"', page["maths"][0] + page["maths"][2]))
+    assert glyphs
+    assert glyphs <= set(re.findall(r'<path id="([^"]+)"', page["defs"]))
+    assert "mjx-container" in answer["css"]
+
+
+def test_a_figure_becomes_sized_lazy_webp(tmp_path):
+    import compact_images
+    from PIL import Image
+
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "chapters").mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (30, 20), "white").save(tmp_path / "_images" / f"{name}.png")
+    page = '<img src="../_images/a.png" alt="first"/><img alt="second" src="../_images/b.png" />'
+    converted: set = set()
+    new = compact_images.rewrite(page, tmp_path / "chapters" / "x.html", tmp_path, converted)
+    first, second = re.findall(r"<img\b[^>]*>", new)
+    assert 'src="../_images/a.webp"' in first
+    assert 'width="30"' in first
+    assert 'height="20"' in first
+    assert "loading=" not in first
+    assert 'loading="lazy"' in second
+    assert {path.name for path in converted} == {"a.png", "b.png"}
+    with Image.open(tmp_path / "_images" / "a.webp") as image:
+        assert image.format == "WEBP"
+        assert image.size == (30, 20)
+    assert compact_images.rewrite(new, tmp_path / "chapters" / "x.html", tmp_path, set()) == new
+
+
+def test_icons_are_drawn_from_the_themes_font_awesome():
+    import inline_icons
+
+    table = inline_icons.icons(inline_icons.theme_script())
+    assert ("fab", "github") in table
+    assert ("fas", "magnifying-glass") in table
+    page = (
+        '<i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light" aria-hidden="true"></i>'
+        '<span class="fa-solid fa-bars"></span><i class="fa-solid fa-no-such-icon"></i>'
+        '<script defer src="../_static/scripts/fontawesome.js?digest=1"></script>'
+    )
+    unknown: set = set()
+    new = inline_icons.rewrite(page, table, unknown)
+    assert new.count("<svg") == 2
+    assert "fontawesome.js" not in new
+    assert '<svg class="svg-inline--fa theme-switch fa-solid fa-sun fa-lg" data-mode="light" aria-hidden="true"' in new
+    assert f'viewBox="0 0 {table[("fas", "bars")][0]} 512"' in new
+    assert unknown == {"fa-solid fa-no-such-icon"}
+    assert '<i class="fa-solid fa-no-such-icon"></i>' in new
+
+
+def test_the_head_defers_its_scripts_and_drops_unused_ones():
+    import deferred_scripts
+
+    page = (
+        "<html><head><script>\n"
+        '    document.documentElement.dataset.theme = localStorage.getItem("theme") || "auto";\n</script>'
+        '<script src="_static/doctools.js"></script><script async="async" src="_static/sphinx-thebe.js"></script>'
+        '<script defer="defer" src="_static/x.js"></script>'
+        "<script>DOCUMENTATION_OPTIONS.pagename = 'intro';</script><script>let hint = 'show';</script>"
+        '<script src="searchindex.js"></script></head><body>'
+        "<script type=\"text/x-thebe-config\">{ a: 1 }</script><script>kernelName = 'python3'</script></body></html>"
+    )
+    new = deferred_scripts.rewrite(page, search_page=False, search_as_you_type=False)
+    assert '<script defer src="_static/doctools.js">' in new
+    assert '<script defer="defer" src="_static/x.js">' in new
+    assert "<script type=\"module\">DOCUMENTATION_OPTIONS.pagename = 'intro';</script>" in new
+    assert "<script>let hint = 'show';</script>" in new
+    assert "thebe" not in new
+    assert "kernelName" not in new
+    assert "searchindex" not in new
+    assert 'prefers-color-scheme: dark)").matches ? "dark" : "light"' in new
+    assert "searchindex.js" in deferred_scripts.rewrite(page, search_page=True, search_as_you_type=False)
+    assert deferred_scripts.rewrite(new, search_page=False, search_as_you_type=False) == new
+
+
+def test_code_tokens_in_the_blocks_colour_become_plain_text():
+    import lean_code
+
+    css = (
+        'html[data-theme="light"] .highlight { background: #fff; color: #111 }\n'
+        'html[data-theme="light"] .highlight .n { color: #111 } /* Name */\n'
+        'html[data-theme="light"] .highlight .k { color: #60c; font-weight: bold }\n'
+        'html[data-theme="light"] .highlight .p { color: #111 }\n'
+        'html[data-theme="dark"] .highlight { background: #000; color: #eee }\n'
+        'html[data-theme="dark"] .highlight .n { color: #eee }\n'
+        'html[data-theme="dark"] .highlight .k { color: #c9f }\n'
+        'html[data-theme="dark"] .highlight .p { color: #f00 }\n'
+    )
+    assert lean_code.plain_classes(css) == {"n"}  # p is red in the dark theme
+    page = (
+        '<div class="highlight"><pre><span class="k">def</span> <span class="n">f</span><span class="p">(</span>'
+        '<span class="p">)</span></pre></div>'
+    )
+    assert lean_code.rewrite(page, {"n"}) == (
+        '<div class="highlight"><pre><span class="k">def</span> f<span class="p">()</span></pre></div>'
+    )
+
+
+def test_a_pages_style_sheets_become_one_in_the_same_order(tmp_path):
+    import css_bundle
+
+    static = tmp_path / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "fonts").mkdir()
+    (static / "fonts" / "f.woff2").write_bytes(b"font")
+    (static / "basic.css").write_text("p{color:red}")
+    (static / "styles" / "theme.css").write_text(
+        '@import "../basic.css";\nh1{background:url(../fonts/f.woff2)}.fa-x:before,.fa-y:before{content:"1"}'
+        '.fa-z:before{content:"2"}'
+    )
+    (static / "page.css").write_text("p{color:blue}/*# sourceMappingURL=page.css.map*/")
+    (static / "print.css").write_text("p{color:black}")
+    (tmp_path / "chapters").mkdir()
+    page = (
+        '<html><head>\n<link href="../_static/styles/theme.css?digest=1" rel="stylesheet" />\n'
+        '<link rel="stylesheet" type="text/css" href="../_static/page.css?v=2" />\n'
+        '<link rel="stylesheet" href="../_static/print.css" media="print" />\n'
+        '</head><body><link rel="stylesheet" href="../_static/late.css"></body></html>'
+    )
+    written: dict = {}
+    new = css_bundle.rewrite(page, tmp_path / "chapters" / "x.html", tmp_path, written, used_icons={"fa-y"})
+    (name,) = written.values()
+    assert re.findall(r'href="([^"]+)"', new)[:2] == [f"../_static/{name}", "../_static/print.css"]
+    assert "late.css" in new  # only the head's links are joined
+    assert (static / name).read_text() == (
+        'p{color:red}\nh1{background:url("fonts/f.woff2")}.fa-x:before,.fa-y:before{content:"1"}\np{color:blue}'
+    )
+
+
+def test_the_widget_manager_loads_through_the_lazy_loader():
+    import types
+
+    import lazy_widgets
+
+    config = types.SimpleNamespace(nb_ipywidgets_js={"widget-support.js": {}, "vendor/jupyter-widgets/embed.js": {}})
+    lazy_widgets.configure(None, config)
+    assert config.nb_ipywidgets_js == {
+        "lazy-widgets.js": {"defer": "defer", "data-load": "widget-support.js vendor/jupyter-widgets/embed.js"}
+    }
+    lazy_widgets.configure(None, config)  # a second call changes nothing
+    assert list(config.nb_ipywidgets_js) == ["lazy-widgets.js"]

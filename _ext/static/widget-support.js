@@ -1,27 +1,12 @@
-/* Loaded before the ipywidgets HTML manager on pages that show widgets.
+/* Loaded before the ipywidgets HTML manager on pages that show widgets (by
+ * lazy-widgets.js, when a widget nears the screen).
  *
- * 1. The manager typesets widget labels with the MathJax 2 call
- *    MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the site loads MathJax 3,
- *    which has no Hub. Give it that one call.
- * 2. Rendered widgets lack names for screen readers: a slider handle gets the
- *    widget's description as its label, and a plot drawn in a widget's output gets
- *    as alt text the caption paragraph that follows its notebook cell.
+ * Rendered widgets lack names for screen readers: a slider handle gets the widget's
+ * description as its label, and a plot drawn in a widget's output gets as alt text
+ * the caption paragraph that follows its notebook cell.
  */
 (function () {
   "use strict";
-
-  function installHub() {
-    var mathjax = window.MathJax;
-    if (!mathjax || !mathjax.startup || mathjax.Hub) return;
-    mathjax.Hub = {
-      Queue: function (job) {
-        var element = job && job[2];
-        mathjax.startup.promise = mathjax.startup.promise.then(function () {
-          return mathjax.typesetPromise(element ? [element] : undefined);
-        });
-      },
-    };
-  }
 
   function caption(element) {
     var cell = element.closest(".cell");
@@ -41,11 +26,12 @@
     });
   }
 
-  installHub();
-  document.addEventListener("DOMContentLoaded", function () {
-    installHub();
+  function watch() {
     new MutationObserver(function () {
       nameWidgets(document);
     }).observe(document.body, { childList: true, subtree: true });
-  });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
+  else watch();
 })();

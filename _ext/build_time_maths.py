@@ -1,0 +1,150 @@
+"""Typeset every equation when the book is built, so that pages load no MathJax.
+
+Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+
+Sphinx writes each equation as TeX in an element of class ``math`` (``\\(...\\)`` in a
+``<span>``, ``\\[...\\]`` or a ``\\begin{...}`` environment in a ``<div>``) and has
+MathJax typeset it in the reader's browser: a megabyte of script and seconds of work
+on a phone before the page settles. At the end of the build this extension hands the
+TeX of every page to ``_ext/typeset_maths.js`` (MathJax 3 in Node, npm
+``mathjax-full``, pinned in ``package.json``) and writes its output into the page in
+place of the TeX:
+
+* each equation becomes an ``<mjx-container>``: an SVG drawing hidden from screen
+  readers and the same equation as MathML, which they read, as MathJax does in a
+  browser with its assistive MathML;
+* the glyph outlines a page uses are stored once, in a hidden ``<svg>`` at the start
+  of the body, and MathJax's few style rules go inline into the head;
+* the MathJax script and its configuration are left out of every page.
+
+A TeX error, or a macro MathJax does not know, is a build warning naming the page and
+the TeX (``-W`` makes it an error); the equation is then left as TeX. A page whose
+equations are already typeset (written by an earlier build) is left as it is.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import pathlib
+import re
+import subprocess
+
+from offline_assets import extensions_version, node_modules
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / "typeset_maths.js"
+INLINE = re.compile(r'(<span class="math notranslate nohighlight">)\\\((.*?)\\\)(</span>)', re.DOTALL)
+DISPLAY = re.compile(
+    r'(<div class="math notranslate nohighlight"[^>]*>\s*(?:<span class="eqno">.*?</span>)?)'
+    r"\s*(\\\[.*?\\\]|\\begin\{([a-z]+\*?)\}.*?\\end\{\3\})\s*(</div>)",
+    re.DOTALL,
+)
+BODY = re.compile(r"<body[^>]*>")
+STYLE_ID = "typeset-maths"
+
+
+def _equations(page: str) -> list[tuple[re.Match, str, bool]]:
+    """(match, TeX, display) for each equation of the page still written as TeX, in page order."""
+    found = [(match, html.unescape(match[2]), False) for match in INLINE.finditer(page)]
+    for match in DISPLAY.finditer(page):
+        tex = match[2]
+        if tex.startswith("\\["):
+            tex = tex[2:-2]
+        found.append((match, html.unescape(tex), True))
+    return sorted(found, key=lambda item: item[0].start())
+
+
+def typeset(requests: list[list[tuple[str, bool]]], tex_options: dict, node_modules: pathlib.Path) -> dict:
+    """Run typeset_maths.js once on every page's equations; return its answer."""
+    payload = json.dumps({"tex": tex_options, "pages": requests})
+    environment = {**os.environ, "NODE_PATH": str(node_modules)}
+    try:
+        done = subprocess.run(
+            ["node", str(SCRIPT)], input=payload, capture_output=True, text=True, check=True, env=environment
+        )
+    except FileNotFoundError as error:
+        raise ExtensionError("build_time_maths: Node.js (`node`) is needed to typeset the equations") from error
+    except subprocess.CalledProcessError as error:
+        raise ExtensionError(
+            f"build_time_maths: {SCRIPT.name} failed (run `npm ci`, which installs mathjax-full):\n{error.stderr}"
+        ) from error
+    return json.loads(done.stdout)
+
+
+def _minified(css: str) -> str:
+    css = re.sub(r"\s*([{};:,>])\s*", r"\1", css)
+    return re.sub(r"\s+", " ", css).replace(";}", "}").strip()
+
+
+def rewrite(page: str, equations, answer: dict, css: str) -> str:
+    """The page with each equation replaced by MathJax's output, its glyphs and styles added."""
+    pieces, position = [], 0
+    for (match, _, display), output in zip(equations, answer["maths"], strict=True):
+        if not output:  # a TeX error: keep the TeX
+            continue
+        pieces.append(page[position : match.start()])
+        pieces.append(match[1] + output + match[4 if display else 3])
+        position = match.end()
+    pieces.append(page[position:])
+    page = "".join(pieces)
+    if answer["defs"]:
+        body = BODY.search(page)
+        page = page[: body.end()] + answer["defs"] + page[body.end() :]
+    if f'id="{STYLE_ID}"' not in page:
+        page = page.replace("</head>", f'<style id="{STYLE_ID}">{css}</style>\n</head>', 1)
+    return page
+
+
+def typeset_site(app: Sphinx, exception) -> None:
+    """Typeset the equations of every HTML page of the build."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = pathlib.Path(app.outdir)
+    pages = []
+    for path in sorted(outdir.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        equations = _equations(text)
+        if equations:
+            pages.append((path, text, equations))
+    if not pages:
+        return
+    tex_options = (app.config.mathjax3_config or {}).get("tex", {})
+    requests = [[(tex, display) for _, tex, display in equations] for _, _, equations in pages]
+    answer = typeset(requests, tex_options, node_modules(app))
+    css = _minified(answer["css"])
+    count = 0
+    for (path, text, equations), result in zip(pages, answer["pages"], strict=True):
+        for index, message in result["errors"]:
+            tex = equations[index][1]
+            logger.warning(f"build_time_maths: {path.relative_to(outdir)}: {message} in TeX {tex!r}")
+        path.write_text(rewrite(text, equations, result, css), encoding="utf-8")
+        count += len(equations) - len(result["errors"])
+    logger.info(f"build_time_maths: typeset {count} equations on {len(pages)} pages")
+
+
+def drop_mathjax(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Leave MathJax and its configuration out of the page: its equations are typeset already."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    mathjax = str(app.config.mathjax_path)
+
+    def is_mathjax(script) -> bool:
+        filename = str(getattr(script, "filename", script) or "")
+        body = (getattr(script, "attributes", None) or {}).get("body", "")
+        return (filename and filename.endswith(mathjax)) or body.startswith("window.MathJax")
+
+    scripts[:] = [script for script in scripts if not is_mathjax(script)]
+
+
+def setup(app: Sphinx):
+    app.connect("html-page-context", drop_mathjax, priority=900)  # after sphinx.ext.mathjax adds it
+    app.connect("build-finished", typeset_site)
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}

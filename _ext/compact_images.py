@@ -1,0 +1,92 @@
+"""Figures served as lossless WebP, sized, and fetched lazily below the first.
+
+Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+
+The figures that code cells draw reach the site as PNG files in ``_images/``. At the
+end of the build every PNG a page shows from there is written again as lossless WebP
+(the same pixels in about half the bytes; every browser the site supports reads it),
+the page's ``<img>`` points at the WebP file and gets the picture's ``width`` and
+``height`` (so the text does not move when it arrives), and every image after the
+page's first is fetched only when the reader scrolls near it (``loading="lazy"``).
+The PNG is then deleted. A page already rewritten by an earlier build is left as it is.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+from offline_assets import extensions_version
+from PIL import Image
+from sphinx.application import Sphinx
+
+IMAGES = "_images"
+IMG = re.compile(r"<img\b[^>]*>")
+SRC = re.compile(r'\ssrc="([^"]+)"')
+WEBP = {"lossless": True, "method": 4}
+
+
+def webp(png: pathlib.Path) -> tuple[int, int]:
+    """Write `png` as WebP next to it (unless done already); return the picture's pixel size."""
+    target = png.with_suffix(".webp")
+    with Image.open(png if png.is_file() else target) as image:
+        size = image.size
+        if not target.is_file():
+            image.save(target, "WEBP", **WEBP)
+    return size
+
+
+def _with(tag: str, name: str, value: str) -> str:
+    """`tag` with attribute `name` set to `value` unless it has one."""
+    if re.search(rf"\s{name}=", tag):
+        return tag
+    end = -2 if tag.endswith("/>") else -1
+    return f'{tag[:end].rstrip()} {name}="{value}"{tag[end:]}'
+
+
+def rewrite(page: str, page_path: pathlib.Path, site: pathlib.Path, converted: set[pathlib.Path]) -> str:
+    """The page with its _images/ PNG figures as WebP, sized, all but the first lazy."""
+    first = [True]
+
+    def replace(match: re.Match) -> str:
+        tag = match[0]
+        source = SRC.search(tag)
+        if source is None or source[1].startswith("data:"):
+            return tag
+        is_first, first[0] = first[0], False
+        path = (page_path.parent / source[1]).resolve()
+        if path.parent != (site / IMAGES).resolve() or path.suffix.lower() not in (".png", ".webp"):
+            return tag
+        if path.suffix.lower() == ".png" and (path.is_file() or path.with_suffix(".webp").is_file()):
+            size = webp(path)
+            converted.add(path)
+            tag = tag.replace(source[0], f' src="{source[1][: -len(path.suffix)]}.webp"')
+            tag = _with(_with(tag, "width", str(size[0])), "height", str(size[1]))
+        if not is_first:
+            tag = _with(tag, "loading", "lazy")
+        return _with(tag, "decoding", "async")
+
+    return IMG.sub(replace, page)
+
+
+def compact_site(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    site = pathlib.Path(app.outdir)
+    converted: set[pathlib.Path] = set()
+    for path in site.rglob("*.html"):
+        page = path.read_text(encoding="utf-8")
+        main = page.find("<main")
+        if main < 0:
+            continue
+        new = page[:main] + rewrite(page[main:], path, site, converted)
+        if new != page:
+            path.write_text(new, encoding="utf-8")
+    for png in converted:
+        png.unlink(missing_ok=True)
+
+
+def setup(app: Sphinx):
+    app.connect("build-finished", compact_site)
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -1,0 +1,82 @@
+"""No script holds up the first paint: the head's scripts deferred, the unused ones left out.
+
+Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+
+Sphinx and the themes write a dozen ``<script src>`` into the head of every page, and
+the browser stops building the page at each one until it has fetched and run it. At
+the end of the build this extension rewrites the head of every page:
+
+* every ``<script src>`` without ``async`` gets ``defer``: it runs, in the same order,
+  once the page has been parsed (the scripts wait for ``DOMContentLoaded`` anyway);
+* the two inline lines that set ``DOCUMENTATION_OPTIONS`` (defined by the deferred
+  ``documentation_options.js``) become module scripts, which run in that same order;
+* the search index and its tools (``searchindex.js``, 100 kB and growing with the
+  book) are loaded by the search page only, unless the theme's search-as-you-type,
+  the one thing that needs them elsewhere, is switched on;
+* thebe's scripts, style sheet and configuration are left out: this book offers no
+  live code on its pages (no thebe launch button), so they are never used;
+* the theme's first inline script, which sets the page's colour theme before it is
+  drawn, settles "auto" (the default, on a first visit) on the reader's light or dark
+  preference there and then, as the theme's script does later: otherwise that later
+  change from "auto" restyles every element of the page, with colour transitions.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+from offline_assets import extensions_version
+from sphinx.application import Sphinx
+
+SCRIPT_SRC = re.compile(r"<script\b(?![^>]*\b(?:defer|async|type=\"module\")\b)([^>]*\bsrc=\"[^\"]+\"[^>]*)>")
+OPTIONS = re.compile(r"<script>(DOCUMENTATION_OPTIONS\.[^<]*)</script>")
+SEARCH = re.compile(r'\s*<script\b[^>]*\bsrc="[^"]*(?:searchtools|language_data|searchindex)\.js[^"]*"[^>]*></script>')
+THEBE = re.compile(
+    r'\s*<script\b[^>]*src="[^"]*sphinx-thebe\.js[^"]*"[^>]*></script>'
+    r'|\s*<link\b[^>]*href="[^"]*sphinx-thebe\.css[^"]*"[^>]*>'
+    r"|\s*<script>\s*const THEBE_JS_URL[^<]*</script>"
+    r'|\s*<script type="text/x-thebe-config">.*?</script>'
+    r"|\s*<script>kernelName = [^<]*</script>",
+    re.DOTALL,
+)
+
+
+AUTO_THEME = 'document.documentElement.dataset.theme = localStorage.getItem("theme") || "auto";'
+SETTLED_THEME = (
+    'document.documentElement.dataset.theme = localStorage.getItem("theme") || '
+    '(matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
+)
+
+
+def rewrite(page: str, search_page: bool, search_as_you_type: bool) -> str:
+    head_end = page.find("</head>")
+    if head_end < 0:
+        return page
+    head, rest = page[:head_end], page[head_end:]
+    if not (search_page or search_as_you_type):
+        head = SEARCH.sub("", head)
+    head = THEBE.sub("", head)
+    rest = THEBE.sub("", rest)
+    head = SCRIPT_SRC.sub(r"<script defer\1>", head)
+    head = OPTIONS.sub(r'<script type="module">\1</script>', head)
+    head = head.replace(AUTO_THEME, SETTLED_THEME)
+    return head + rest
+
+
+def defer_site(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    as_you_type = str((app.config.html_theme_options or {}).get("search_as_you_type", False))  # the theme's default
+    site = pathlib.Path(app.outdir)
+    for path in site.rglob("*.html"):
+        page = path.read_text(encoding="utf-8")
+        new = rewrite(page, path == site / "search.html", as_you_type.lower() == "true")
+        if new != page:
+            path.write_text(new, encoding="utf-8")
+
+
+def setup(app: Sphinx):
+    app.connect("build-finished", defer_site)
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}
