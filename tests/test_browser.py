@@ -42,6 +42,13 @@ TIMEOUT_MS = 20_000
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+# The theme makes every scrollable box a tab stop (tabIndex 0) and every other one not
+# (-1), 300 ms after the page last changed: true once it has caught up.
+TAB_STOPS_SET_JS = """() => [...document.querySelectorAll(
+  'pre, .nboutput > .output_area, .cell_output > .output, .jp-RenderedHTMLCommon, .pst-scrollable-table-container'
+)].every(e => e.tabIndex === (e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight ? 0 : -1))"""
+
+
 def _unavailable(reason: str):
     """Skip locally; under CI a missing prerequisite is a failure."""
     if os.environ.get("CI"):
@@ -210,7 +217,7 @@ def _load_page(browser, base_url: str, page_name: str) -> PageReport:
         pass
     page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(400)  # the theme updates tab stops 300 ms after the page changes
+    page.wait_for_function(TAB_STOPS_SET_JS, timeout=TIMEOUT_MS)
 
     report.math = page.evaluate(MATH_JS)
     report.widgets = page.evaluate(WIDGETS_JS)

@@ -28,6 +28,7 @@ import nbformat
 import pytest
 
 from benchmarks.site import book_dir, toc_pages
+from tests.test_browser import TAB_STOPS_SET_JS
 
 # The static server (`base_url`) and Chromium (`browser`) fixtures of the browser tests.
 pytest_plugins = ["tests.test_browser"]
@@ -187,7 +188,7 @@ def _measure(browser, base_url, page_name: str, viewport: dict, phone: bool) -> 
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{base_url}{page_name}.html", wait_until="load")
     page.evaluate("() => document.fonts.ready.then(() => true)")
-    page.wait_for_timeout(400)  # the theme adjusts scrollable code boxes 300 ms after a change
+    page.wait_for_function(TAB_STOPS_SET_JS, timeout=TIMEOUT_MS)  # the theme has settled the code boxes
     measured = page.evaluate(MEASURE_JS)
     context.close()
     return measured

@@ -21,8 +21,11 @@
   Player.prototype.load = function () {
     if (this.loaded) return;
     this.loaded = true;
-    this.frames.forEach(function (url) {
-      new Image().src = url;
+    // Kept, so that a preload is never dropped (and its request cancelled) half-way.
+    this.images = this.frames.map(function (url) {
+      var image = new Image();
+      image.src = url;
+      return image;
     });
   };
 
@@ -55,7 +58,12 @@
   Player.prototype.step = function () {
     var last = this.frames.length - 1;
     var next = this.current + this.direction;
-    if (next >= 0 && next <= last) return this.show(next);
+    if (next >= 0 && next <= last) {
+      // On a slow connection the animation waits for its next frame instead of
+      // swapping in one still loading (and cancelling the request on the next tick).
+      if (this.images && !this.images[next].complete) return;
+      return this.show(next);
+    }
     var mode = this.mode();
     if (mode === "loop") return this.show(this.direction > 0 ? 0 : last);
     if (mode === "reflect") return this.run(-this.direction);
