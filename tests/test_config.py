@@ -9,18 +9,6 @@ import pytest
 from tools import cache_key
 
 
-def test_config_has_what_the_course_needs(config):
-    assert config["title"] == "Optimization for Machine Learning"
-    assert config["author"]
-    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", config["repository"]["url"])
-    assert config["repository"]["branch"] == "main"
-    assert config["only_build_toc_files"] is True
-    assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
-    assert "sphinx_exercise" in config["sphinx"]["extra_extensions"]
-    assert config["execute"]["execute_notebooks"] == "cache"
-    assert config["execute"]["allow_errors"] is False
-
-
 def test_repository_url_is_written_once(root, config):
     url = config["repository"]["url"]
     assert (root / "_config.yml").read_text().count(url) == 1
