@@ -153,8 +153,10 @@ def run_cell(ws, session_id, code, timeout=300):
             }
         )
     )
-    outputs, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    # The reply comes on the shell channel and the outputs on IOPub, with no order
+    # between the two: a cell is done when its reply has come and IOPub has said idle.
+    outputs, reply, idle, deadline = [], None, False, time.monotonic() + timeout
+    while time.monotonic() < deadline and (reply is None or not idle):
         frame = ws.recv()
         if isinstance(frame, bytes):  # a comm message carrying binary buffers (widget images)
             continue
@@ -164,8 +166,12 @@ def run_cell(ws, session_id, code, timeout=300):
         if message["msg_type"] in ("stream", "error", "execute_result"):
             outputs.append(message)
         if message["channel"] == "shell" and message["msg_type"] == "execute_reply":
-            return message["content"], outputs
-    raise TimeoutError(f"no reply to {code[:60]!r}")
+            reply = message["content"]
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            idle = True
+    if reply is None or not idle:
+        raise TimeoutError(f"no reply and idle status for {code[:60]!r}")
+    return reply, outputs
 
 
 def test_a_chapter_runs_through_the_kernel_protocol(server):

@@ -116,10 +116,14 @@ def deaf(client_class, *channels: str):
     return Deaf
 
 
-def run(client_class, tmp_path, cells: int = 3, timeout: float = TIMEOUT):
-    """Execute a notebook of ``cells`` quick printing cells; the notebook and the seconds it took."""
+def run(client_class, tmp_path, cells: int = 3, timeout: float = TIMEOUT, pause: float = 0):
+    """Execute a notebook of ``cells`` printing cells, each first pausing ``pause`` seconds.
+
+    Returns the executed notebook, the seconds it took and the client.
+    """
     path = tmp_path / "quick.ipynb"
-    notebook(path, *(f"print('cell {n}')" for n in range(1, cells + 1)))
+    wait = f"import time; time.sleep({pause})\n" if pause else ""
+    notebook(path, *(f"{wait}print('cell {n}')" for n in range(1, cells + 1)))
     nb = nbformat.read(str(path), as_version=4)
     client = client_class(nb, timeout=timeout, resources={"metadata": {"path": str(tmp_path)}})
     began = time.monotonic()
@@ -128,10 +132,15 @@ def run(client_class, tmp_path, cells: int = 3, timeout: float = TIMEOUT):
 
 
 def test_a_missed_wake_up_stalls_a_plain_client_until_the_cell_timeout(tmp_path):
-    """The failure reproduced: each reply waits in the socket until the poll's timeout fires."""
+    """The failure reproduced: each reply waits in the socket until the poll's timeout fires.
+
+    Each cell pauses 1.5 s, so its reply arrives while the client's poll is already
+    waiting, which is when a wake-up can be missed (a reply that is there before the
+    poll starts is seen at once).
+    """
     from nbclient import NotebookClient
 
-    nb, seconds, _ = run(deaf(NotebookClient, "shell_channel"), tmp_path, cells=2)
+    nb, seconds, _ = run(deaf(NotebookClient, "shell_channel"), tmp_path, cells=2, pause=1.5)
     assert seconds >= 2 * TIMEOUT, f"{seconds:.1f} s"
     assert [cell.outputs[0]["text"] for cell in nb.cells[1:]] == ["cell 1\n", "cell 2\n"]
 
