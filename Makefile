@@ -42,7 +42,7 @@ lint: $(READY)
 # cache on this processor's own kernels and fails on any error, so each chapter's checks
 # hold under both, and a check that holds only for one processor's vector instructions or
 # thread count fails here, not in a learner's notebook. The site tests then read the pages.
-SITE_TESTS := tests/test_site.py tests/test_browser.py tests/test_code_width.py tests/test_workflow.py
+SITE_TESTS := tests/test_site.py tests/test_browser.py tests/test_site_explorers.py tests/test_code_width.py tests/test_workflow.py
 OTHER_CPU := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
 PARALLEL := -n auto --dist loadscope
 

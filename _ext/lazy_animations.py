@@ -75,7 +75,7 @@ def _frames(source: str) -> list[tuple[str, bytes]]:
     return [(kind, base64.b64decode(data.replace("\\\n", ""))) for _, kind, data in FRAME.findall(source)]
 
 
-def _save(frame: tuple[str, bytes], folder: pathlib.Path) -> tuple[str, tuple[int, int] | None]:
+def save_frame(frame: tuple[str, bytes], folder: pathlib.Path) -> tuple[str, tuple[int, int] | None]:
     """Write one frame as WebP (an SVG frame as it is); return its file name and pixel size."""
     kind, data = frame
     if kind == "svg+xml":
@@ -128,7 +128,7 @@ def rewrite(source: str, folder: pathlib.Path, url: str) -> str | None:
     if image is None or interval is None or not frames:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    saved = [_save(frame, folder) for frame in frames]
+    saved = [save_frame(frame, folder) for frame in frames]
     alt = ALT.search(image[2])
     label = SLIDER_LABEL.search(source)
     mode = MODE.search(source)

@@ -49,10 +49,10 @@ MAX_ALT = 300  # characters
 EXPLORER_TAG = "tag_explorer"
 LIVE_EXPLORER = (
     "A live explorer",
-    "The controls below run Python. Open this chapter in Google Colab (the rocket button "
-    "at the top of the page) or in JupyterLab from the course's Docker image, run it, and "
-    "every move redraws the figure. On this page the controls keep the setting they were "
-    "saved with; the figures that follow show other settings.",
+    "Move the controls below and the figure redraws. On this page each slider stops at "
+    "the settings whose figures were drawn when the site was built; open the chapter in "
+    "Google Colab (the rocket button at the top of the page) or in JupyterLab from the "
+    "course's Docker image, run it, and the same explorer takes any value in between.",
 )
 """Title and text of the note put before every explorer on the site: written once, here."""
 

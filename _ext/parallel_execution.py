@@ -105,9 +105,17 @@ class RepollingClient(NotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
-def share_cores(threads: str) -> None:
-    """Give the kernels this worker starts ``threads`` CPU threads (``OMP_NUM_THREADS``).
+SITE_EXPLORERS = "COURSE_SITE_EXPLORERS"  # lib.explorers.SITE: explorers display the site's version
 
+
+def start_worker(threads: str) -> None:
+    """Set up the kernels this worker starts: ``threads`` CPU threads, and the site's explorers.
+
+    An explorer in a kernel whose environment has ``COURSE_SITE_EXPLORERS`` displays
+    the site's version (see ``lib/explorers.py``): its figures for every setting the
+    site offers, which ``explorer_frames`` turns into the page's explorer.
+
+    ``threads`` becomes ``OMP_NUM_THREADS``.
     Notebooks run side by side, one per core, and torch would otherwise start a
     thread per core in every kernel: two kernels on two cores then ran four
     threads, and on a busy machine one chapter 11 cell ran past the cell timeout.
@@ -115,6 +123,7 @@ def share_cores(threads: str) -> None:
     environment is kept.
     """
     os.environ["OMP_NUM_THREADS"] = threads
+    os.environ[SITE_EXPLORERS] = "1"
 
 
 def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp: bool) -> dict:
@@ -186,7 +195,7 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
     arguments = (config.nb_execution_timeout, config.nb_execution_allow_errors, config.nb_execution_in_temp)
     failed = 0
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=share_cores, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=start_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(execute_notebook, str(path), *arguments): path for path in pending}
         for future in as_completed(futures):
             path, result = futures[future], future.result()

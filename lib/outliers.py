@@ -6,27 +6,27 @@ Defined in chapter 3 (*Cost functions*):
   MSE and MAE;
 * :class:`OutlierPlot` — the points and those lines, redrawn as the outlier moves:
   the chapter's animation, and the picture of the explorer;
-* :func:`outlier_explorer` — an ``ipywidgets`` box for a live kernel (Jupyter,
-  Colab, the Docker image): drag one point of the running example away and watch
-  the lines respond, with a readout of the numbers behind them.
+* :func:`outlier_explorer` — an explorer (:mod:`lib.explorers`): drag one point of
+  the running example away and watch the lines respond, with each line's slope and
+  intercept.
 """
 
 from __future__ import annotations
 
-import io
-
-import ipywidgets as widgets
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 from lib.data import running_example
+from lib.explorers import Explorer, Slider, explorer, stops
 from lib.losses import best_line, mae, mse
 from lib.plots import PALETTE
 from lib.validation import as_finite_tensor, check_int, check_real
 
 FITS = {"mse": ("MSE", PALETTE[1]), "huber": ("Huber", PALETTE[2]), "mae": ("MAE", PALETTE[0])}
 """The losses whose best lines the explorer draws: key → (label, colour)."""
+
+PARTS = (("slope", "m"), ("intercept", "b"))
+"""The explorer's numbers for each line: (name shown, key in :func:`outlier_fits`)."""
 
 
 def outlier_fits(x, y, *, delta: float = 1.0) -> dict[str, dict[str, float]]:
@@ -99,76 +99,39 @@ class OutlierPlot:
         return self.fits
 
 
-def _readout(fits) -> str:
-    cell = '<td style="padding: 2px 12px; text-align: right">'
-    rows = "".join(
-        f"<tr><td>best {FITS[loss][0]} line</td>{cell}{f['m']:+.4f}</td>{cell}{f['b']:+.4f}</td>"
-        f"{cell}{f['mse']:.4f}</td>{cell}{f['mae']:.4f}</td></tr>"
-        for loss, f in fits.items()
-    )
-    head = '<th style="padding: 2px 12px">'
-    header = f"<tr><th>line</th>{head}slope m</th>{head}intercept b</th>{head}its MSE</th>{head}its MAE</th></tr>"
-    return f"<table>{header}{rows}</table>"
-
-
-class OutlierExplorer(widgets.VBox):
-    """Sliders for which point is the outlier, how high it sits and Huber's δ; a picture; a table.
-
-    ``fits`` holds the numbers on show (see :func:`outlier_fits`); ``data()`` the points drawn.
-    """
-
-    def __init__(self, x=None, y=None, *, index: int = 7, height: float = 6.0, delta: float = 1.0):
-        if x is None and y is None:
-            x, y = running_example()
-        self.x = as_finite_tensor("x", x, dtype=torch.float64, ndim=1).cpu()
-        self.y = as_finite_tensor("y", y, dtype=torch.float64, ndim=1).cpu()
-        if self.x.shape != self.y.shape or self.x.numel() < 3:
-            raise ValueError(f"x and y must have the same length (3 or more), got {self.x.numel()}, {self.y.numel()}")
-        n = self.x.numel()
-        index = check_int("index", index, low=0, high=n - 1)
-        low, high = float(self.y.min()) - 6, float(self.y.max()) + 12
-        height = check_real("height", height, low=low, high=high)
-        delta = check_real("delta", delta, low=0.1, high=5.0)
-
-        def slider(kind, description, **kwargs):
-            style, layout = {"description_width": "110px"}, widgets.Layout(width="420px")
-            return kind(description=description, style=style, layout=layout, continuous_update=False, **kwargs)
-
-        self.index = slider(widgets.IntSlider, "moved point", value=index, min=0, max=n - 1)
-        self.height = slider(widgets.FloatSlider, "its height y", value=height, min=low, max=high, step=0.1)
-        self.delta = slider(widgets.FloatSlider, "Huber δ", value=delta, min=0.1, max=5.0, step=0.1)
-        figure = Figure(figsize=(6, 3.6), dpi=72)
-        self.plot = OutlierPlot(figure.subplots(), self.x, self.y, index=index, delta=delta, ylim=(low - 1, high + 1))
-        figure.tight_layout()
-        figure.set_layout_engine("none")  # the layout never changes: skip recomputing it on every move
-        self.image = widgets.Image(format="png")
-        self.readout = widgets.HTML()
-        self.fits: dict[str, dict[str, float]] = {}
-        super().__init__([self.index, self.height, self.delta, self.image, self.readout])
-        for slider in (self.index, self.height, self.delta):
-            slider.observe(self.update, names="value")
-        self.update()
-
-    def data(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The points on show: the data with point ``index`` moved to ``height``."""
-        y = self.y.clone()
-        y[self.index.value] = self.height.value
-        return self.x, y
-
-    def update(self, change=None) -> None:
-        """Refit the lines, redraw the picture and rewrite the table (called on every slider move)."""
-        _, y = self.data()
-        self.fits = self.plot.update(y, index=self.index.value, delta=self.delta.value)
-        buffer = io.BytesIO()
-        self.plot.ax.figure.savefig(buffer, format="png")
-        self.image.value = buffer.getvalue()
-        self.readout.value = _readout(self.fits)
-
-
-def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, delta: float = 1.0) -> OutlierExplorer:
+def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, delta: float = 1.0) -> Explorer:
     """An explorer of how MSE, Huber's loss and MAE treat one outlier (chapter 3).
 
     Starts from the running example (or ``x``, ``y``) with point ``index`` moved to
-    ``height``. Display it as the last expression of a notebook cell.
+    ``height``; sliders move which point is the outlier, its height and Huber's δ. The
+    numbers are each best line's slope and intercept (see :func:`outlier_fits`). Display
+    it as the last expression of a notebook cell.
     """
-    return OutlierExplorer(x, y, index=index, height=height, delta=delta)
+    if x is None and y is None:
+        x, y = running_example()
+    x = as_finite_tensor("x", x, dtype=torch.float64, ndim=1).cpu()
+    y = as_finite_tensor("y", y, dtype=torch.float64, ndim=1).cpu()
+    if x.shape != y.shape or x.numel() < 3:
+        raise ValueError(f"x and y must have the same length (3 or more), got {x.numel()}, {y.numel()}")
+    n = x.numel()
+    index = check_int("index", index, low=0, high=n - 1)
+    low, high = float(y.min()) - 6, float(y.max()) + 12
+    height = check_real("height", height, low=low, high=high)
+    delta = check_real("delta", delta, low=0.1, high=5.0)
+    heights = sorted({*stops(round(low), round(high), 3), height})
+    deltas = sorted({0.1, 1.0, 5.0, delta})
+
+    def draw(fig, index, height, delta):
+        moved = y.clone()
+        moved[int(index)] = height
+        plot = OutlierPlot(fig.subplots(), x, moved, index=int(index), delta=delta, ylim=(low - 1, high + 1))
+        return {f"{FITS[loss][0]} {part}": fit[key] for loss, fit in plot.fits.items() for part, key in PARTS}
+
+    return explorer(
+        draw,
+        figsize=(6, 3.6),
+        alt="The points with one moved away, and the best MSE, Huber and MAE lines through them",
+        index=Slider("moved point", tuple(range(n)), index, integer=True, format="{:.0f}"),
+        height=Slider("its height y", heights, height, step=0.1, format="{:.1f}"),
+        delta=Slider("Huber δ", deltas, delta, step=0.1, format="{:.1f}"),
+    )

@@ -208,14 +208,20 @@ def plot_values(result: RaceResult, *, ax=None, log: bool = True):
     return ax
 
 
-def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: float = 0.02, steps: int = 100):
-    """An ``ipywidgets`` explorer: pick a surface, optimizers, learning rate, β1, β2 and steps.
+LINEUPS = (("sgd", "rmsprop", "adam"), ("sgd", "adagrad", "adadelta"), ("adam", "adamax", "nadam"))
+"""The explorer's line-ups of optimizers, after the one it starts with."""
 
-    ``courses`` maps a surface name to ``(surface, x0)``; ``optimizers``, ``lr`` and ``steps`` are
-    the starting values of the controls. The output redraws the race (paths on the contour plot
-    and ``f − f*`` against the step) whenever a control changes.
+
+def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: float = 0.03, steps: int = 100):
+    """An explorer (:mod:`lib.explorers`): pick a surface, a line-up of optimizers, lr, β1 and β2.
+
+    ``courses`` maps a surface name to ``(surface, x0)``; ``optimizers`` is the first line-up
+    (the others are :data:`LINEUPS`), ``lr`` the starting learning rate, ``steps`` the length of
+    every race. The figure (paths on the contour plot and ``f − f*`` against the step) is redrawn
+    whenever a control changes; the numbers are each optimizer's final ``f``.
     """
-    import ipywidgets as widgets
+    from lib.explorers import Choice, Slider
+    from lib.explorers import explorer as build
 
     if not isinstance(courses, Mapping) or not courses:
         raise TypeError("courses must be a non-empty mapping name -> (surface, x0)")
@@ -225,22 +231,23 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
             raise TypeError(f"courses[{name!r}] must be a pair (surface, x0)")
         checked[name] = course(*entry)
     choices = [name.lower() for name in NAMES]
-    optimizers = list(optimizers)
+    optimizers = tuple(optimizers)
+    if not optimizers:
+        raise ValueError("optimizers must name at least one optimizer")
     for name in optimizers:
         if name not in choices:
             raise ValueError(f"optimizers must be chosen from {choices}, got {name!r}")
     lr = check_real("lr", lr, low=1e-4, high=1.0)
     steps = check_int("steps", steps, low=10, high=500)
-    wide = {"description_width": "initial"}
+    labels = {name.lower(): name for name in NAMES}
+    lineups = {", ".join(labels[o] for o in lineup): lineup for lineup in dict.fromkeys((optimizers, *LINEUPS))}
 
-    def show(surface, chosen, lr, beta1, beta2, steps):
-        if not chosen:
-            print("Pick at least one optimizer.")
-            return
+    def draw(fig, surface, lineup, lr, beta1, beta2):
         f, x0 = checked[surface]
-        runners = [Contender(name, name, hyper_parameters(name, lr=lr, beta1=beta1, beta2=beta2)) for name in chosen]
+        chosen = lineups[lineup]
+        runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
         result = race(f, runners, x0=x0, steps=steps)
-        _, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        left, right = fig.subplots(1, 2)
         _background(left, result, 20, 120)
         colors = _colors([result])
         for label, trajectory in result.trajectories.items():
@@ -248,18 +255,18 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
         left.set_xlim(*f.xlim)
         left.set_ylim(*f.ylim)
         plot_values(result, ax=right)
-        plt.show()
+        low, high = right.get_ylim()  # a run that blew up would take the axis to 1e300 and past
+        right.set_ylim(max(low, -1e12), min(high, 1e12))
+        return {f"{label} final f": value for label, value in result.final_values().items()}
 
-    return widgets.interactive(
-        show,
-        surface=widgets.Dropdown(options=list(checked), description="surface", style=wide),
-        chosen=widgets.SelectMultiple(
-            options=choices, value=tuple(optimizers), description="optimizers", rows=8, style=wide
-        ),
-        lr=widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.1, description="lr", style=wide),
-        beta1=widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="β1 (momentum)", style=wide),
-        beta2=widgets.FloatSlider(
-            value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="β2 / ρ", style=wide
-        ),
-        steps=widgets.IntSlider(value=steps, min=10, max=500, step=10, description="steps", style=wide),
+    rates = sorted({0.01, 0.03, 0.1, 0.3, lr})
+    return build(
+        draw,
+        figsize=(10, 4),
+        alt="Each optimizer's path on the chosen surface's contours, and its f - f* against the step",
+        surface=Choice("surface", list(checked), next(iter(checked))),
+        lineup=Choice("optimizers", list(lineups), next(iter(lineups))),
+        lr=Slider("lr", rates, lr, log=True, step=0.1, format="{:g}"),
+        beta1=Slider("β1 (momentum)", (0.0, 0.9), 0.9, step=0.01),
+        beta2=Slider("β2 / ρ", (0.9, 0.999), 0.999, step=0.001, format="{:.3f}"),
     )

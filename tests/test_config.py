@@ -35,6 +35,8 @@ def fake_root(tmp_path, monkeypatch):
     (tmp_path / "requirements.txt").write_text("numpy==2.0\n")
     (tmp_path / "requirements-dev.txt").write_text("pytest==9.0\n")
     (tmp_path / "constraints.txt").write_text("ipykernel==7.4.0\n")
+    (tmp_path / "_ext").mkdir()
+    (tmp_path / "_ext" / "parallel_execution.py").write_text("THREADS = 1\n")
     (tmp_path / "_build" / ".jupyter_cache").mkdir(parents=True)
     monkeypatch.setattr(cache_key, "ROOT", tmp_path)
     monkeypatch.setattr(cache_key, "CACHE", tmp_path / "_build" / ".jupyter_cache")
@@ -62,6 +64,10 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     assert not cache.exists()
     cache.mkdir()
     (fake_root / "constraints.txt").write_text("ipykernel==7.5.0\n")
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    (fake_root / "_ext" / "parallel_execution.py").write_text("THREADS = 2\n")  # the kernels' environment
     assert cache_key.refresh() is True
     assert not cache.exists()
     cache.mkdir()

@@ -1,7 +1,5 @@
 """lib.outliers: the fits, the picture and the explorer, headless, against numbers recomputed here."""
 
-import re
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,8 +12,6 @@ from scipy.optimize import linprog, minimize
 
 from lib import outliers
 from lib.data import RUNNING_X, RUNNING_Y
-
-NUMBER = r"[+-]?\d+\.\d{4}"
 
 
 def _moved(index, height):
@@ -46,74 +42,56 @@ def _huber_line(x, y, delta):
     return minimize(cost, np.polyfit(x, y, 1), method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14}).x
 
 
-def _table(explorer):
-    """The readout as {row label: [slope, intercept, MSE, MAE]}."""
-    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", explorer.readout.value)
-    return {label: [float(v) for v in re.findall(NUMBER, cells)] for label, cells in rows}
-
-
 def _check_against_independent_numbers(explorer, index, height, delta):
+    """The explorer's numbers are the best lines of the moved data, found here another way."""
     x, y = _moved(index, height)
-    ls_m, ls_b = np.polyfit(x, y, 1)
-    hub_m, hub_b = _huber_line(x, y, delta)
-    expected = {
-        "mse": (ls_m, ls_b),
-        "huber": (hub_m, hub_b),
-    }
-    for loss, (m, b) in expected.items():
-        assert explorer.fits[loss]["m"] == pytest.approx(m, abs=1e-6)
-        assert explorer.fits[loss]["b"] == pytest.approx(b, abs=1e-6)
-    for fit in explorer.fits.values():
-        residuals = fit["m"] * x + fit["b"] - y
-        assert fit["mse"] == pytest.approx(np.mean(residuals**2), rel=1e-9)
-        assert fit["mae"] == pytest.approx(np.mean(np.abs(residuals)), rel=1e-9)
-    assert explorer.fits["mae"]["mae"] == pytest.approx(_l1_cost(x, y), rel=1e-9)
-    assert explorer.fits["mse"]["mse"] == pytest.approx(np.mean((ls_m * x + ls_b - y) ** 2), rel=1e-9)
-    # The table on show says the same, to its four decimals.
-    table = _table(explorer)
-    assert set(table) == {"best MSE line", "best Huber line", "best MAE line"}
-    for loss, label in [("mse", "best MSE line"), ("huber", "best Huber line"), ("mae", "best MAE line")]:
-        fit = explorer.fits[loss]
-        np.testing.assert_allclose(table[label], [fit["m"], fit["b"], fit["mse"], fit["mae"]], atol=5.1e-5)
-    np.testing.assert_allclose(explorer.data()[1].numpy(), y)
+    expected = {"MSE": np.polyfit(x, y, 1), "Huber": _huber_line(x, y, delta)}
+    for label, (m, b) in expected.items():
+        assert explorer.values[f"{label} slope"] == pytest.approx(m, abs=1e-6)
+        assert explorer.values[f"{label} intercept"] == pytest.approx(b, abs=1e-6)
+    mae_line = explorer.values["MAE slope"] * x + explorer.values["MAE intercept"]
+    assert np.mean(np.abs(mae_line - y)) == pytest.approx(_l1_cost(x, y), rel=1e-9)
+    names = {f"{loss} {part}" for loss in ("MSE", "Huber", "MAE") for part in ("slope", "intercept")}
+    assert set(explorer.values) == names
 
 
 def test_outlier_explorer_builds_with_the_running_example_and_an_outlier():
     explorer = outliers.outlier_explorer()
-    assert explorer.index.value == 7
-    assert explorer.height.value == pytest.approx(6.0)
-    assert bytes(explorer.image.value).startswith(b"\x89PNG")
+    assert explorer.settings == {"index": 7, "height": 6.0, "delta": 1.0}
+    assert explorer.image.startswith(b"\x89PNG")
     _check_against_independent_numbers(explorer, 7, 6.0, 1.0)
     # The outlier drags the best MSE line's slope from −0.47 to positive; the MAE line keeps the clean trend.
-    assert explorer.fits["mse"]["m"] > 0
-    assert explorer.fits["mae"]["m"] < -0.4
+    assert explorer.values["MSE slope"] > 0
+    assert explorer.values["MAE slope"] < -0.4
 
 
 @pytest.mark.parametrize("height", [-7.0, -1.37, 2.5, 9.9, 13.5])
 def test_moving_the_height_slider_updates_the_picture_and_the_numbers(height):
     explorer = outliers.outlier_explorer()
-    before_image, before_mse = explorer.image.value, explorer.fits["mse"]["mse"]
-    explorer.height.value = height
+    live = explorer.widget()
+    before_image, before_slope = live.children[3].value, explorer.values["MSE slope"]
+    live.controls["height"].value = height
     _check_against_independent_numbers(explorer, 7, height, 1.0)
-    assert bytes(explorer.image.value) != bytes(before_image)
-    assert explorer.fits["mse"]["mse"] != pytest.approx(before_mse)
+    assert bytes(live.children[3].value) != bytes(before_image)
+    assert explorer.values["MSE slope"] != pytest.approx(before_slope)
 
 
 def test_moving_the_other_sliders_updates_the_numbers():
     explorer = outliers.outlier_explorer()
-    explorer.index.value = 3
+    explorer.set(index=3)
     _check_against_independent_numbers(explorer, 3, 6.0, 1.0)
-    explorer.delta.value = 0.3
+    explorer.set(delta=0.3)
     _check_against_independent_numbers(explorer, 3, 6.0, 0.3)
-    explorer.height.value = 11.0
+    explorer.set(height=11.0)
     _check_against_independent_numbers(explorer, 3, 11.0, 0.3)
 
 
 def test_mse_grows_faster_than_mae_as_the_outlier_moves_away():
-    explorer = outliers.outlier_explorer(height=float(RUNNING_Y[7]))
-    mse_clean, mae_clean = explorer.fits["mse"]["mse"], explorer.fits["mae"]["mae"]
-    explorer.height.value = 12.0  # squared, the outlier's error swamps the rest: a ~700-fold rise against ~16-fold
-    assert explorer.fits["mse"]["mse"] / mse_clean > 20 * explorer.fits["mae"]["mae"] / mae_clean
+    x = np.array(RUNNING_X)
+    clean = outliers.outlier_fits(x, np.array(RUNNING_Y))
+    far = outliers.outlier_fits(*_moved(7, 12.0))
+    # squared, the outlier's error swamps the rest: a ~700-fold rise against ~16-fold
+    assert far["mse"]["mse"] / clean["mse"]["mse"] > 20 * far["mae"]["mae"] / clean["mae"]["mae"]
 
 
 def test_outlier_plot_draws_three_lines_and_moves_them_on_update():

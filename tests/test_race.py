@@ -266,18 +266,40 @@ def test_hyper_parameters_build_each_optimizer():
     assert hyper_parameters("adadelta", lr=1.0, beta2=0.9)["rho"] == 0.9
 
 
-def test_explorer_builds_and_redraws_headless():
+def _final_with_torch(surface, x0, optimizer, steps, **options):
+    """``f`` after ``steps`` steps of the ``torch.optim`` optimizer, written out here."""
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    opt = optimizer([x], **options)
+    for _ in range(steps):
+        opt.zero_grad()
+        surface(x).backward()
+        opt.step()
+    return float(surface(x.detach()))
+
+
+def test_explorer_redraws_and_shows_what_torch_optim_computes():
     courses = {
         "quadratic": (functions.quadratic(condition_number=10.0), [-3.0, 1.0]),
         "saddle": (functions.saddle(), [1.0, 0.01]),
     }
-    widget = explorer(courses, optimizers=("sgd", "adam"), steps=30)
-    names = {child.description for child in widget.children[:-1]}
-    assert {"surface", "optimizers", "lr", "steps"} <= names
-    for surface in courses:  # the function the sliders call; it raises if a redraw fails
-        widget.f(surface, ("sgd", "adam", "rmsprop"), 0.05, 0.9, 0.99, 20)
-        widget.f(surface, ("adadelta", "nadam"), 1.0, 0.5, 0.9, 10)
-        plt.close("all")
+    shown = explorer(courses, optimizers=("sgd", "adam"), steps=30)
+    live = shown.widget()
+    assert set(live.controls) == {"surface", "lineup", "lr", "beta1", "beta2"}
+    assert live.controls["lineup"].options[0] == "SGD, Adam"
+    before = live.children[-2].value
+    for surface, (f, x0) in courses.items():
+        live.controls["surface"].value = surface
+        live.controls["lineup"].value = "SGD, RMSprop, Adam"
+        live.controls["lr"].value = 0.1
+        live.controls["beta1"].value = 0.5
+        expected = {
+            "SGD": _final_with_torch(f, x0, torch.optim.SGD, 30, lr=0.1, momentum=0.5),
+            "RMSprop": _final_with_torch(f, x0, torch.optim.RMSprop, 30, lr=0.1, alpha=0.999),
+            "Adam": _final_with_torch(f, x0, torch.optim.Adam, 30, lr=0.1, betas=(0.5, 0.999)),
+        }
+        assert shown.values == pytest.approx({f"{k} final f": v for k, v in expected.items()}, rel=1e-9, abs=1e-12)
+        assert bytes(live.children[-2].value) != bytes(before)
+        before = live.children[-2].value
     with pytest.raises(ValueError, match="optimizers"):
         explorer(courses, optimizers=("lbfgs",))
 

@@ -1,4 +1,4 @@
-"""Clear the notebook execution cache when lib/, a requirements file or constraints.txt change.
+"""Clear the notebook execution cache when lib/, a requirements file, constraints.txt or the build's executor change.
 
 jupyter-cache keys each notebook on its cell sources only, so a change in the
 `lib` package the notebooks import, or in a pinned dependency, would otherwise
@@ -19,6 +19,7 @@ KEY_FILE = ROOT / "_build" / ".jupyter_cache.key"
 def current_key() -> str:
     digest = hashlib.sha256()
     pinned = [ROOT / name for name in ("requirements.txt", "requirements-dev.txt", "constraints.txt")]
+    pinned.append(ROOT / "_ext" / "parallel_execution.py")  # the environment of the kernels it starts
     for path in [*pinned, *sorted((ROOT / "lib").rglob("*.py"))]:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
