@@ -191,11 +191,18 @@ def test_a_chapter_runs_through_the_kernel_protocol(server):
     )
     try:
         nb = nbformat.read(ROOT / CHAPTER, as_version=4)
-        code_cells = [c.source for c in nb.cells if c.cell_type == "code"]
-        for source in code_cells:
-            reply, outputs = run_cell(ws, uuid.uuid4().hex, source)
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        explorers = 0
+        for cell in code_cells:
+            reply, outputs = run_cell(ws, uuid.uuid4().hex, cell.source)
             errors = [o["content"] for o in outputs if o["msg_type"] == "error"]
             assert reply["status"] == "ok", errors or reply
+            if "explorer" in cell.metadata.get("tags", []):  # in JupyterLab the explorer is the live widget
+                results = [o["content"]["data"] for o in outputs if o["msg_type"] == "execute_result"]
+                assert any("application/vnd.jupyter.widget-view+json" in data for data in results), results
+                assert not any("text/html" in data for data in results), results
+                explorers += 1
+        assert explorers == 1
         reply, outputs = run_cell(ws, uuid.uuid4().hex, "import lib, os; print(lib.__file__, os.getcwd())")
         printed = "".join(o["content"].get("text", "") for o in outputs if o["msg_type"] == "stream")
         assert str(ROOT / "lib") in printed
