@@ -75,8 +75,10 @@ def _frames(source: str) -> list[tuple[str, bytes]]:
     return [(kind, base64.b64decode(data.replace("\\\n", ""))) for _, kind, data in FRAME.findall(source)]
 
 
-def save_frame(frame: tuple[str, bytes], folder: pathlib.Path) -> tuple[str, tuple[int, int] | None]:
-    """Write one frame as WebP (an SVG frame as it is); return its file name and pixel size."""
+def save_frame(frame: tuple[str, bytes], folder: pathlib.Path, webp=None) -> tuple[str, tuple[int, int] | None]:
+    """Write one frame as WebP with Pillow's options ``webp`` (default :data:`WEBP`; an SVG frame
+    as it is); return its file name and pixel size."""
+    webp = WEBP if webp is None else webp
     kind, data = frame
     if kind == "svg+xml":
         name = hashlib.sha256(data).hexdigest()[:16] + ".svg"
@@ -86,10 +88,10 @@ def save_frame(frame: tuple[str, bytes], folder: pathlib.Path) -> tuple[str, tup
         return name, size
     with Image.open(io.BytesIO(data)) as image:
         size = image.size
-        name = hashlib.sha256(data).hexdigest()[:16] + ".webp"
+        name = hashlib.sha256(data + repr(sorted(webp.items())).encode()).hexdigest()[:16] + ".webp"
         if not (folder / name).is_file():
             buffer = io.BytesIO()
-            image.save(buffer, "WEBP", **WEBP)
+            image.save(buffer, "WEBP", **webp)
             (folder / name).write_bytes(buffer.getvalue())
     return name, size
 
@@ -159,6 +161,26 @@ def move_frames(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
 
 
+def prune(outdir: pathlib.Path, folder: str) -> list[str]:
+    """Delete the files of ``folder`` (under the site ``outdir``) that no page names any more,
+    such as the frames of an earlier build's figures; return their names."""
+    where = pathlib.Path(outdir) / folder
+    if not where.is_dir():
+        return []
+    named = set()
+    for page in pathlib.Path(outdir).rglob("*.html"):
+        named.update(re.findall(re.escape(folder) + r"/([\w.-]+)", page.read_text(encoding="utf-8")))
+    stale = sorted(f.name for f in where.iterdir() if f.name not in named)
+    for name in stale:
+        (where / name).unlink()
+    return stale
+
+
+def prune_frames(app: Sphinx, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        prune(app.outdir, FOLDER)
+
+
 def add_player(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if 'class="animation"' in (context.get("body") or ""):
         app.add_js_file(PLAYER, loading_method="defer")
@@ -167,5 +189,6 @@ def add_player(app: Sphinx, pagename: str, templatename: str, context: dict, doc
 def setup(app: Sphinx):
     app.connect("doctree-resolved", move_frames, priority=600)  # after page_fixes names the frame
     app.connect("html-page-context", add_player)
+    app.connect("build-finished", prune_frames)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -168,6 +168,7 @@ class Explorer:
     alt: str = "The explorer's figure"
     pad: tuple[str, str] | None = None
     pad_axes: int = 0
+    layout: str | None = "tight"
     settings: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     image: bytes = b""
@@ -193,7 +194,7 @@ class Explorer:
 
     def render(self, settings: Mapping) -> tuple[bytes, dict, Figure]:
         """Draw ``settings``; the PNG bytes, the numbers ``draw`` returned and the figure."""
-        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout="tight")
+        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout)
         values = self.draw(fig, **settings) or {}
         if not isinstance(values, Mapping):
             raise TypeError(f"draw must return a mapping name -> number (or None), got {type(values).__name__}")
@@ -340,10 +341,19 @@ def _axes_box(fig: Figure, which: int) -> dict:
 
 
 def explorer(
-    draw: Callable, *, figsize=(6.0, 3.6), alt: str = "The explorer's figure", pad=None, pad_axes=0, **controls
+    draw: Callable,
+    *,
+    figsize=(6.0, 3.6),
+    alt: str = "The explorer's figure",
+    pad=None,
+    pad_axes=0,
+    layout: str | None = "tight",
+    **controls,
 ):
     """An :class:`Explorer` of ``draw`` with ``controls`` (keyword → :class:`Slider` or :class:`Choice`).
 
-    Display it as the last expression of a notebook cell.
+    Display it as the last expression of a notebook cell. ``layout`` is matplotlib's layout
+    engine for each figure; ``None`` leaves the margins to ``draw`` (``fig.subplots_adjust``),
+    which is several times faster to draw for an explorer with hundreds of settings.
     """
-    return Explorer(draw, controls, figsize=figsize, alt=alt, pad=pad, pad_axes=pad_axes)
+    return Explorer(draw, controls, figsize=figsize, alt=alt, pad=pad, pad_axes=pad_axes, layout=layout)

@@ -186,6 +186,20 @@ def test_a_pad_maps_its_axes_to_the_picture(monkeypatch):
         assert np.abs(dark - edge * height).min() <= 1.5, (edge * height, dark)
 
 
+def test_without_a_layout_engine_the_drawing_sets_the_margins(monkeypatch):
+    def margins(fig, slope, intercept=1.0):
+        fig.subplots_adjust(left=0.25, right=0.9, top=0.8, bottom=0.3)
+        return line(fig, slope, intercept)
+
+    monkeypatch.setenv(explorers.SITE, "1")
+    common = {"figsize": (3, 2), "pad": ("slope", "intercept")}
+    controls = {"slope": Slider("slope", (0.0, 1.0), 0.0), "intercept": Slider("intercept", (1.0, 2.0), 1.0)}
+    fixed = site_data(explorer(margins, layout=None, **common, **controls).site)["pad"]["box"]
+    assert [fixed[side] for side in ("left", "right", "top", "bottom")] == pytest.approx([0.25, 0.9, 0.2, 0.7])
+    tight = site_data(explorer(margins, **common, **controls).site)["pad"]["box"]
+    assert tight["left"] != pytest.approx(0.25)  # the default, tight layout, moves them
+
+
 def test_the_build_saves_the_figures_as_files_and_the_page_loads_one(monkeypatch, tmp_path):
     import explorer_frames
 
@@ -203,3 +217,18 @@ def test_the_build_saves_the_figures_as_files_and_the_page_loads_one(monkeypatch
     start = int(re.search(r'data-frame="(\d+)"', rewritten)[1])
     assert f'<img src="{data["frames"][start]}" loading="lazy" decoding="async"' in rewritten
     assert explorer_frames.rewrite("<p>no explorer</p>", tmp_path, "x") is None
+
+
+def test_the_build_deletes_the_figures_no_page_names_any_more(tmp_path):
+    from lazy_animations import prune
+
+    folder = tmp_path / "_images" / "explorers"
+    folder.mkdir(parents=True)
+    for name in ("kept.webp", "also-kept.webp", "stale.webp"):
+        (folder / name).write_bytes(b"RIFF")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "a.html").write_text('<div data-explorer="[&quot;../_images/explorers/kept.webp&quot;]">')
+    (tmp_path / "b.html").write_text('<img src="_images/explorers/also-kept.webp">')
+    assert prune(tmp_path, "_images/explorers") == ["stale.webp"]
+    assert sorted(f.name for f in folder.iterdir()) == ["also-kept.webp", "kept.webp"]
+    assert prune(tmp_path, "_images/missing") == []
