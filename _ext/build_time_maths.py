@@ -49,7 +49,7 @@ BODY = re.compile(r"<body[^>]*>")
 STYLE_ID = "typeset-maths"
 
 
-def _equations(page: str) -> list[tuple[re.Match, str, bool]]:
+def equations_of(page: str) -> list[tuple[re.Match, str, bool]]:
     """(match, TeX, display) for each equation of the page still written as TeX, in page order."""
     found = [(match, html.unescape(match[2]), False) for match in INLINE.finditer(page)]
     for match in DISPLAY.finditer(page):
@@ -109,7 +109,7 @@ def typeset_site(app: Sphinx, exception) -> None:
     pages = []
     for path in sorted(outdir.rglob("*.html")):
         text = path.read_text(encoding="utf-8")
-        equations = _equations(text)
+        equations = equations_of(text)
         if equations:
             pages.append((path, text, equations))
     if not pages:

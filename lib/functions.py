@@ -21,7 +21,7 @@ import math
 import torch
 
 from lib import autodiff
-from lib.validation import check_callable, check_real
+from lib.validation import all_finite, check_callable, check_real
 
 __all__ = [
     "NonFiniteValueError",
@@ -58,7 +58,7 @@ def _as_points(name: str, x, dim: int) -> torch.Tensor:
         raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
     if dim == 2 and (tensor.ndim == 0 or tensor.shape[-1] != 2):
         raise ValueError(f"{name} must have shape (..., 2): one point (x1, x2) per row, got {tuple(tensor.shape)}")
-    if not bool(torch.isfinite(tensor).all()):
+    if not all_finite(tensor):
         raise ValueError(f"{name} must contain only finite values")
     return tensor
 
@@ -81,7 +81,7 @@ class Objective:
     def __call__(self, x) -> torch.Tensor:
         x = _as_points("x", x, self.dim)
         value = self._fn(x)
-        if not bool(torch.isfinite(value).all()):
+        if not all_finite(value):
             raise NonFiniteValueError(f"{self.name}: the value overflowed (is not finite) at some of the points x")
         return value
 
@@ -240,7 +240,7 @@ def _values(f, x: torch.Tensor) -> torch.Tensor:
     value = f(x)
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"f must return a tensor, got {type(value).__name__}")
-    if not bool(torch.isfinite(value).all()):
+    if not all_finite(value):
         raise NonFiniteValueError("f is not finite at x")
     return value
 
@@ -253,7 +253,7 @@ def gradient(f, x) -> torch.Tensor:
     check_callable("f", f)
     x = _as_points("x", x, dim=1).detach().clone().requires_grad_(True)
     grad = autodiff.gradient(_values(f, x), x)
-    if not bool(torch.isfinite(grad).all()):
+    if not all_finite(grad):
         raise NonFiniteValueError("the gradient of f is not finite at x")
     return grad.detach()
 
@@ -277,7 +277,7 @@ def hessian(f, x) -> torch.Tensor:
     if value.ndim != 0:
         raise ValueError(f"f must map one point to one number, got a value of shape {tuple(value.shape)}")
     h = autodiff.hessian(autodiff.gradient(value, z, create_graph=True), z).detach().reshape(x.shape * 2)
-    if not bool(torch.isfinite(h).all()):
+    if not all_finite(h):
         raise NonFiniteValueError("the Hessian of f is not finite at x")
     return h
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from lib import autodiff
-from lib.validation import as_finite_tensor, check_callable, check_int, check_real
+from lib.validation import all_finite, as_finite_tensor, check_callable, check_int, check_real
 
 __all__ = [
     "condition_number",
@@ -56,7 +56,7 @@ def _values(f, x: torch.Tensor) -> torch.Tensor:
         else:
             expected = "one number" if x.ndim == 1 else f"one number per point, shape {tuple(x.shape[:-1])}"
             raise ValueError(f"f must return a tensor holding {expected}, got shape {tuple(value.shape)}")
-    if not bool(torch.isfinite(value).all()):
+    if not all_finite(value):
         raise ValueError("f returned a non-finite value")
     return value
 
@@ -110,7 +110,7 @@ def newton_step(f, x, *, damping: float = 0.0) -> torch.Tensor:
         step = torch.linalg.solve(hess, grad.unsqueeze(-1)).squeeze(-1)
     except RuntimeError:
         raise ValueError(f"the Hessian{' plus damping' if damping else ''} is singular at x; use damping > 0") from None
-    if not bool(torch.isfinite(step).all()):
+    if not all_finite(step):
         raise ValueError("the Newton step is not finite: the Hessian is (nearly) singular at x; use damping > 0")
     return x - step
 

@@ -5,8 +5,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lib import functions as F
+from tests.fuzzing import ALLOWED, FUNCTIONS, FUZZ, point, rate
 
 
 def closed_form_gradients():
@@ -243,3 +246,26 @@ def test_bad_input_is_named(call, error, name):
 
 def test_nonfinite_value_error_is_a_value_error():
     assert issubclass(F.NonFiniteValueError, ValueError)
+
+
+# Property tests: any arguments give finite numbers or a clear error.
+
+
+@FUZZ
+@given(name=st.sampled_from(sorted(FUNCTIONS)), a=rate, b=rate, x=point, tol=rate)
+def test_functions_and_helpers_return_finite_values_or_raise(name, a, b, x, tol):
+    try:
+        f = FUNCTIONS[name](a, b)
+    except ALLOWED:
+        return
+    for helper in (f, lambda x: F.gradient(f, x), lambda x: F.hessian(f, x)):
+        try:
+            out = helper(x)
+        except ALLOWED:
+            continue
+        assert bool(torch.isfinite(out).all())
+    try:
+        kind = F.classify_critical_point(f, x, tol)
+    except ALLOWED:
+        return
+    assert kind in ("minimum", "maximum", "saddle", "degenerate")

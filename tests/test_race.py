@@ -2,22 +2,12 @@
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from matplotlib.animation import FuncAnimation
 
 from lib import functions
-from lib.plots import animation_html
 from lib.race import Contender, RaceResult, contender, hyper_parameters, leaderboard, race, tune
-from lib.race_pictures import animate, explorer, plot, plot_values
-
-pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
 
 
 def gd_on_diagonal_quadratic(eigenvalues, x0, lr, steps):
@@ -181,74 +171,6 @@ def test_saddle_has_no_default_target_and_uses_a_symlog_scale():
     result = race(functions.saddle(), [contender("Adam", lr=0.1)], x0=[1.0, 1e-3], steps=50)
     assert result.table()[0]["steps to target"] is None
     assert result.steps_to(-1.0)["Adam"] is not None
-    ax = plot_values(result)
-    assert ax.get_yscale() == "symlog"
-    assert ax.get_ylabel() == "$f(x_k)$"
-    plt.close(ax.figure)
-    ax = plot_values(race(functions.ravine(), [contender("Adam", lr=0.1)], x0=[1.0, 1.0], steps=20))
-    assert ax.get_yscale() == "log"
-    assert ax.get_title()
-    assert ax.get_xlabel() == "step $k$"
-    plt.close(ax.figure)
-
-
-@pytest.fixture(scope="module")
-def four_races():
-    runners = [contender("SGD", "GD", lr=0.01), contender("Adam", "Adam", lr=0.1), contender("RMSprop", lr=0.01)]
-    courses = [
-        (functions.quadratic(condition_number=50.0), [-5.0, 2.0]),
-        (functions.rosenbrock(), [-1.5, 2.5]),
-        (functions.saddle(), [1.0, 1e-3]),
-        (functions.ravine(), [-3.5, 1.5]),
-    ]
-    return [race(f, runners, x0=x0, steps=150) for f, x0 in courses]
-
-
-def test_animation_frames_follow_the_paths(four_races):
-    anim = animate(four_races, frames=12)
-    assert isinstance(anim, FuncAnimation)
-    fig = anim._fig
-    overlay = fig.axes[-1]
-    lines = [line for line in overlay.get_lines() if line.get_marker() in ("None", None, "")]
-    heads = [line for line in overlay.get_lines() if line.get_marker() == "o"]
-    assert len(lines) == len(heads) == 4 * 3
-    (counter,) = overlay.texts
-    schedule = []
-    for i in range(len(list(anim.new_frame_seq()))):
-        anim._draw_frame(i)
-        schedule.append(int(counter.get_text().split()[-1]))
-        # The path drawn so far has one vertex per step taken (fewer only if it left the window).
-        assert all(len(line.get_xdata()) <= schedule[-1] + 1 for line in lines)
-    assert schedule[0] == 0
-    assert schedule[-1] == 150
-    assert schedule == sorted(set(schedule))
-    assert len(schedule) <= 12
-    # GD on the quadratic never leaves the window: at the last frame all 151 points are drawn, and
-    # the drawn head sits where the still figure's axes put the last point.
-    gd = lines[0]
-    assert len(gd.get_xdata()) == 151
-    assert heads[0].get_xdata()[0] == gd.get_xdata()[-1]
-    assert heads[0].get_ydata()[0] == gd.get_ydata()[-1]
-    plt.close(fig)
-
-
-def test_animation_fits_the_page_budget(four_races):
-    html = animation_html(animate(four_races))
-    assert 100_000 < len(html.data) < 1_200_000
-
-
-def test_still_plot_has_one_panel_per_race(four_races):
-    fig = plot(four_races)
-    visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 4
-    assert [ax.get_title() for ax in visible] == [r.surface.name for r in four_races]
-    for ax in visible:
-        assert ax.get_xlabel()
-        assert ax.get_ylabel()
-    plt.close(fig)
-    fig = plot(four_races[:3], ncols=2)
-    assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
-    plt.close(fig)
 
 
 def test_hyper_parameters_build_each_optimizer():
@@ -264,44 +186,6 @@ def test_hyper_parameters_build_each_optimizer():
     assert hyper_parameters("SGD", lr=0.1, beta1=0.7)["momentum"] == 0.7
     assert hyper_parameters("rmsprop", lr=0.1, beta2=0.9)["alpha"] == 0.9
     assert hyper_parameters("adadelta", lr=1.0, beta2=0.9)["rho"] == 0.9
-
-
-def _final_with_torch(surface, x0, optimizer, steps, **options):
-    """``f`` after ``steps`` steps of the ``torch.optim`` optimizer, written out here."""
-    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-    opt = optimizer([x], **options)
-    for _ in range(steps):
-        opt.zero_grad()
-        surface(x).backward()
-        opt.step()
-    return float(surface(x.detach()))
-
-
-def test_explorer_redraws_and_shows_what_torch_optim_computes():
-    courses = {
-        "quadratic": (functions.quadratic(condition_number=10.0), [-3.0, 1.0]),
-        "saddle": (functions.saddle(), [1.0, 0.01]),
-    }
-    shown = explorer(courses, optimizers=("sgd", "adam"), steps=30)
-    live = shown.widget()
-    assert set(live.controls) == {"surface", "lineup", "lr", "beta1", "beta2"}
-    assert live.controls["lineup"].options[0] == "SGD, Adam"
-    before = live.children[-2].value
-    for surface, (f, x0) in courses.items():
-        live.controls["surface"].value = surface
-        live.controls["lineup"].value = "SGD, RMSprop, Adam"
-        live.controls["lr"].value = 0.1
-        live.controls["beta1"].value = 0.5
-        expected = {
-            "SGD": _final_with_torch(f, x0, torch.optim.SGD, 30, lr=0.1, momentum=0.5),
-            "RMSprop": _final_with_torch(f, x0, torch.optim.RMSprop, 30, lr=0.1, alpha=0.999),
-            "Adam": _final_with_torch(f, x0, torch.optim.Adam, 30, lr=0.1, betas=(0.5, 0.999)),
-        }
-        assert shown.values == pytest.approx({f"{k} final f": v for k, v in expected.items()}, rel=1e-9, abs=1e-12)
-        assert bytes(live.children[-2].value) != bytes(before)
-        before = live.children[-2].value
-    with pytest.raises(ValueError, match="optimizers"):
-        explorer(courses, optimizers=("lbfgs",))
 
 
 @pytest.mark.parametrize(
@@ -329,9 +213,6 @@ def test_explorer_redraws_and_shows_what_torch_optim_computes():
         (lambda: hyper_parameters("lbfgs", lr=0.1), ValueError, "optimizer"),
         (lambda: hyper_parameters("adam", lr=0.1, beta1=1.0), ValueError, "beta1"),
         (lambda: hyper_parameters("adam", lr=0.0), ValueError, "lr"),
-        (lambda: explorer({}), TypeError, "courses"),
-        (lambda: explorer({"s": functions.saddle()}), TypeError, "courses"),
-        (lambda: plot_values("result"), TypeError, "result"),
     ],
 )
 def test_bad_arguments_are_named(call, error, name):
@@ -345,7 +226,5 @@ def test_race_arguments_after_a_valid_race():
     assert isinstance(result.contenders[0], Contender)
     with pytest.raises(ValueError, match="targets"):
         leaderboard([result], [1.0, 2.0])
-    with pytest.raises(ValueError, match="frames"):
-        animate(result, frames=41)
     with pytest.raises(TypeError, match="target"):
         result.steps_to("low")

@@ -5,9 +5,12 @@ import random
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch.optim import lr_scheduler as ref
 
 from lib import schedules as ours
+from tests.fuzzing import ALLOWED, FUZZ, anything, finite_numbers, rate, small_int
 
 SETTINGS = 60  # random settings per schedule, one test each (the seed of test k is 1000 k + setting)
 REL = 1e-12
@@ -552,3 +555,59 @@ def test_create_refuses_what_is_not_a_schedule(schedule, error, match):
 def test_create_needs_an_optimizer():
     with pytest.raises(TypeError, match="optimizer"):
         ours.create("StepLR", [torch.zeros(1)], step_size=2)
+
+
+# Property tests: any arguments give finite numbers or a clear error.
+
+SCHEDULES = {
+    "StepLR": lambda o, a, b, c: ours.StepLR(o, step_size=a, gamma=b),
+    "MultiStepLR": lambda o, a, b, c: ours.MultiStepLR(o, milestones=[a, 3, 7] if isinstance(a, int) else a, gamma=b),
+    "ExponentialLR": lambda o, a, b, c: ours.ExponentialLR(o, gamma=b),
+    "PolynomialLR": lambda o, a, b, c: ours.PolynomialLR(o, total_iters=a, power=b),
+    "CosineAnnealingLR": lambda o, a, b, c: ours.CosineAnnealingLR(o, T_max=a, eta_min=c),
+    "LinearLR": lambda o, a, b, c: ours.LinearLR(o, start_factor=b, end_factor=c, total_iters=a),
+    "WarmupCosineLR": lambda o, a, b, c: ours.WarmupCosineLR(o, warmup_steps=a, total_steps=40, eta_min=c),
+    "InverseSqrtLR": lambda o, a, b, c: ours.InverseSqrtLR(o, warmup_steps=a),
+    "OneCycleLR": lambda o, a, b, c: ours.OneCycleLR(o, max_lr=b, total_steps=a, pct_start=c),
+    "ReduceLROnPlateau": lambda o, a, b, c: ours.ReduceLROnPlateau(o, factor=b, patience=a, threshold=c),
+}
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(sorted(SCHEDULES)),
+    a=small_int,
+    b=rate,
+    c=rate,
+    lr=st.one_of(st.floats(0.0, 10.0), st.sampled_from([1e-300, 1e300])),
+    steps=st.integers(0, 60),
+    metric=st.one_of(st.floats(-5, 5), anything),
+)
+def test_schedules_return_finite_rates_or_raise(name, a, b, c, lr, steps, metric):
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr, momentum=0.9)
+    try:
+        scheduler = SCHEDULES[name](optimizer, a, b, c)
+        rates = [scheduler.get_last_lr()[0]]
+        for t in range(steps):
+            scheduler.step(metric if t % 3 else 1.0) if name == "ReduceLROnPlateau" else scheduler.step()
+            rates.append(scheduler.get_last_lr()[0])
+    except ALLOWED:
+        return
+    assert finite_numbers(rates)
+    assert finite_numbers([optimizer.param_groups[0]["lr"]])
+
+
+@FUZZ
+@given(steps=small_int, lr=rate, gamma=rate)
+def test_lr_sequence_returns_finite_rates_or_raises(steps, lr, gamma):
+    try:
+        rates = ours.lr_sequence(lambda o: ours.ExponentialLR(o, gamma=gamma), steps, lr=lr)
+    except ALLOWED:
+        return
+    assert len(rates) == steps
+    assert finite_numbers(rates)
+
+
+def test_the_properties_run_valid_calls_for_real():
+    # the properties above would pass vacuously if every call raised
+    assert len(ours.lr_sequence(lambda o: ours.StepLR(o, step_size=2), 5)) == 5

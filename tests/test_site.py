@@ -479,7 +479,7 @@ def test_equations_of_a_page_are_found_and_replaced():
         '\\[x^2\\]</div>\n<div class="math notranslate nohighlight">\n\\begin{align}y &amp;= 1\\end{align}</div>'
         "</p></body></html>"
     )
-    equations = build_time_maths._equations(page)
+    equations = build_time_maths.equations_of(page)
     assert [(tex, display) for _, tex, display in equations] == [
         ("a < b", False),
         ("x^2", True),
@@ -496,7 +496,7 @@ def test_equations_of_a_page_are_found_and_replaced():
     assert 'nohighlight">\n<mjx-container>C</mjx-container></div>' in new
     assert '<body class="x"><svg>D</svg>' in new
     assert new.count('<style id="typeset-maths">mjx-container{direction:ltr}</style>') == 1
-    assert [(tex, display) for _, tex, display in build_time_maths._equations(new)] == [("x^2", True)]
+    assert [(tex, display) for _, tex, display in build_time_maths.equations_of(new)] == [("x^2", True)]
 
 
 def test_mathjax_in_node_draws_names_and_rejects(tmp_path):

@@ -5,11 +5,15 @@ import math
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lib import train
 from lib.loops import DivergenceError
+from lib.optimizers import NAMES
 from lib.schedules import ReduceLROnPlateau, StepLR, lr_sequence
 from lib.train import fit
+from tests.fuzzing import ALLOWED, anything, finite_numbers, mostly, rate
 
 mse = torch.nn.functional.mse_loss
 
@@ -323,3 +327,42 @@ GOOD = {"optimizer": torch.optim.SGD, "lr": 0.1}
 def test_bad_input_is_named(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+# Property tests: any arguments give finite numbers or a clear error.
+
+
+@settings(derandomize=True, deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=mostly(st.integers(1, 12), st.just(0)),
+    features=mostly(st.just(2), st.sampled_from([1, 3])),
+    scale=mostly(st.just(1.0), st.sampled_from([1e3, 1e30, float("nan")])),
+    optimizer=mostly(st.sampled_from(NAMES)),
+    lr=mostly(st.floats(1e-4, 0.1), rate),
+    epochs=mostly(st.integers(1, 3), st.one_of(st.integers(-1, 0), anything)),
+    batch_size=mostly(st.integers(1, 15), st.one_of(st.integers(-1, 0), anything)),
+    with_val=st.booleans(),
+    seed=mostly(st.integers(0, 5), st.one_of(st.just(-1), anything)),
+)
+def test_fit_returns_a_finite_history_or_raises(n, features, scale, optimizer, lr, epochs, batch_size, with_val, seed):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, features, generator=g) * scale
+    y = torch.randn(n, 1, generator=g)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 1)  # features may not match: that must be a ValueError too
+    val = (x, y) if with_val else None
+    try:
+        history = fit(
+            model, torch.nn.functional.mse_loss, (x, y), val, optimizer=optimizer, lr=lr, epochs=epochs,
+            batch_size=batch_size, seed=seed,
+        )  # fmt: skip
+    except ALLOWED:
+        return
+    assert len(history.train_loss) == epochs
+    assert finite_numbers(history.train_loss + history.val_loss + history.step_loss + history.lr + history.time)
+    assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def test_the_property_runs_valid_calls_for_real():
+    x = torch.randn(6, 2)
+    assert len(fit(torch.nn.Linear(2, 1), torch.nn.functional.mse_loss, (x, x[:, :1]), lr=0.1).train_loss) == 1

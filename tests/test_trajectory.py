@@ -4,11 +4,15 @@ import math
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lib import functions as F
 from lib.loops import DivergenceError
+from lib.optimizers import NAMES
 from lib.schedules import StepLR
 from lib.trajectory import minimize
+from tests.fuzzing import ALLOWED, FUNCTIONS, FUZZ, anything, mostly, point, rate, small_int
 
 
 def gd(grad, x0, lr, steps, momentum=0.0, schedule=None):
@@ -140,3 +144,31 @@ def test_minimize_divergence_on_a_test_function(optimizer):
 def test_bad_input_is_named(call, error, name):
     with pytest.raises(error, match=name):
         call()
+
+
+# Property tests: any arguments give finite numbers or a clear error.
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(sorted(FUNCTIONS)),
+    x0=point,
+    optimizer=mostly(st.sampled_from(NAMES), st.one_of(st.sampled_from(["sgd", "newton", ""]), anything)),
+    lr=mostly(st.floats(1e-4, 0.05), rate),
+    steps=mostly(st.integers(0, 30), small_int),
+)
+def test_minimize_returns_a_finite_trajectory_or_raises(name, x0, optimizer, lr, steps):
+    f = getattr(F, name)()
+    try:
+        traj = minimize(f, x0, optimizer=optimizer, steps=steps, lr=lr)
+    except ALLOWED:
+        return
+    assert traj.points.shape[0] == steps + 1
+    for tensor in (traj.points, traj.values, traj.gradients):
+        assert bool(torch.isfinite(tensor).all())
+
+
+def test_the_property_runs_valid_calls_for_real():
+    assert len(minimize(F.beale(), [1.0, 1.0], optimizer="Adam", steps=3, lr=0.1)) == 4
+    with pytest.raises(ValueError, match="name"):
+        minimize(F.beale(), [1.0, 1.0], optimizer="newton")

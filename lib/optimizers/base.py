@@ -49,7 +49,7 @@ import math
 import torch
 from torch.optim import Optimizer
 
-from lib.validation import check_real
+from lib.validation import all_finite, check_real
 
 
 def scalar_dtype() -> torch.dtype:
@@ -264,7 +264,7 @@ class BaseOptimizer(Optimizer):
             return
         params = list({id(p): p for p in self._unchecked}.values())
         last_check, self._unchecked, self._checked_at = self._checked_at, [], step
-        if params and not _all_finite(params):
+        if params and not _finite_by_sums(params):
             self._raise_non_finite(params, last_check)
 
     def _raise_non_finite(self, params: list[torch.Tensor], last_check: int) -> None:
@@ -273,11 +273,11 @@ class BaseOptimizer(Optimizer):
         suspects = {id(p) for p in params}
         for index, group in enumerate(self.param_groups):
             for position, p in enumerate(group["params"]):
-                if id(p) not in suspects or bool(torch.isfinite(p).all()):
+                if id(p) not in suspects or all_finite(p):
                     continue
                 if p.grad is None:
                     cause = "it has no gradient now"
-                elif bool(torch.isfinite(p.grad).all()):
+                elif all_finite(p.grad):
                     cause = "its gradient is finite"
                 else:
                     cause = "its gradient is non-finite"
@@ -288,7 +288,7 @@ class BaseOptimizer(Optimizer):
                 )
 
 
-def _all_finite(params: list[torch.Tensor]) -> bool:
+def _finite_by_sums(params: list[torch.Tensor]) -> bool:
     """Cheap test: one sum per tensor (NaN and ±inf survive a sum), read in one go.
 
     A sum can also overflow when every entry is finite; then each tensor is examined entry by entry.
@@ -298,7 +298,7 @@ def _all_finite(params: list[torch.Tensor]) -> bool:
         total = sum(s.item() for s in sums)
     else:  # one device synchronisation rather than one per tensor
         total = torch.stack([s.to(sums[0].device, torch.float64) for s in sums]).sum().item()
-    return math.isfinite(total) or all(bool(torch.isfinite(p).all()) for p in params)
+    return math.isfinite(total) or all_finite(*params)
 
 
 def _position(group: dict, param: torch.Tensor) -> int:
