@@ -26,7 +26,7 @@ import pathlib
 import re
 
 from docutils import nodes
-from lazy_animations import prune, save_frame
+from lazy_animations import pruner, save_frame
 from offline_assets import extensions_version
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
@@ -93,14 +93,9 @@ def add_script(app: Sphinx, pagename: str, templatename: str, context: dict, doc
         app.add_js_file(SCRIPT, loading_method="defer")
 
 
-def prune_figures(app: Sphinx, exception) -> None:
-    if exception is None and app.builder.format == "html":
-        prune(app.outdir, FOLDER)
-
-
 def setup(app: Sphinx):
     app.connect("doctree-resolved", move_figures)
     app.connect("html-page-context", add_script)
-    app.connect("build-finished", prune_figures)
+    app.connect("build-finished", pruner(FOLDER))
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -176,9 +176,14 @@ def prune(outdir: pathlib.Path, folder: str) -> list[str]:
     return stale
 
 
-def prune_frames(app: Sphinx, exception) -> None:
-    if exception is None and app.builder.format == "html":
-        prune(app.outdir, FOLDER)
+def pruner(folder: str):
+    """A ``build-finished`` handler that prunes ``folder`` after a successful HTML build."""
+
+    def prune_folder(app: Sphinx, exception) -> None:
+        if exception is None and app.builder.format == "html":
+            prune(app.outdir, folder)
+
+    return prune_folder
 
 
 def add_player(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -189,6 +194,6 @@ def add_player(app: Sphinx, pagename: str, templatename: str, context: dict, doc
 def setup(app: Sphinx):
     app.connect("doctree-resolved", move_frames, priority=600)  # after page_fixes names the frame
     app.connect("html-page-context", add_player)
-    app.connect("build-finished", prune_frames)
+    app.connect("build-finished", pruner(FOLDER))
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}
