@@ -194,7 +194,8 @@ class Explorer:
 
     def render(self, settings: Mapping) -> tuple[bytes, dict, Figure]:
         """Draw ``settings``; the PNG bytes, the numbers ``draw`` returned and the figure."""
-        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout)
+        # matplotlib reads layout=None as "the rcParams' choice", which the course style makes tight
+        fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout or "none")
         values = self.draw(fig, **settings) or {}
         if not isinstance(values, Mapping):
             raise TypeError(f"draw must return a mapping name -> number (or None), got {type(values).__name__}")

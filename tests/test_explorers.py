@@ -8,11 +8,12 @@ import json
 import re
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 import pytest
 from PIL import Image
 
-from lib import explorers
+from lib import explorers, plots
 from lib.explorers import Choice, Slider, explorer, stops
 
 
@@ -194,7 +195,8 @@ def test_without_a_layout_engine_the_drawing_sets_the_margins(monkeypatch):
     monkeypatch.setenv(explorers.SITE, "1")
     common = {"figsize": (3, 2), "pad": ("slope", "intercept")}
     controls = {"slope": Slider("slope", (0.0, 1.0), 0.0), "intercept": Slider("intercept", (1.0, 2.0), 1.0)}
-    fixed = site_data(explorer(margins, layout=None, **common, **controls).site)["pad"]["box"]
+    with matplotlib.rc_context(plots.STYLE):  # the course's style asks for a tight layout by default
+        fixed = site_data(explorer(margins, layout=None, **common, **controls).site)["pad"]["box"]
     assert [fixed[side] for side in ("left", "right", "top", "bottom")] == pytest.approx([0.25, 0.9, 0.2, 0.7])
     tight = site_data(explorer(margins, **common, **controls).site)["pad"]["box"]
     assert tight["left"] != pytest.approx(0.25)  # the default, tight layout, moves them
