@@ -42,7 +42,10 @@ lint: $(READY)
 # cache on this processor's own kernels and fails on any error, so each chapter's checks
 # hold under both, and a check that holds only for one processor's vector instructions or
 # thread count fails here, not in a learner's notebook. The site tests then read the pages.
-SITE_TESTS := tests/test_site.py tests/test_browser.py tests/test_site_explorers.py tests/test_code_width.py tests/test_workflow.py
+# The site tests go to the workers a module at a time, in this order (the longest first: on
+# two cores the Lighthouse audits, about 100 s, and the page loads of test_browser, about
+# 110 s, start side by side).
+SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_site_explorers.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
 OTHER_CPU := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
 PARALLEL := -n auto --dist loadscope
 
@@ -51,7 +54,7 @@ test: lint $(READY) $(ASSETS)
 	$(BIN)/python -m pytest tests $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL)
 	$(OTHER_CPU) $(BIN)/python -m pytest chapters $(PARALLEL)
 	$(MAKE) --no-print-directory book
-	$(BIN)/python -m pytest $(SITE_TESTS) $(PARALLEL)
+	$(BIN)/python -m pytest $(SITE_TESTS) $(PARALLEL) --no-loadscope-reorder
 
 clean:
 	rm -rf _build

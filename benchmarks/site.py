@@ -17,11 +17,12 @@ does). Then the largest page and the size of the whole site folder.
 
 Lighthouse (npm ``lighthouse``, pinned in ``package.json``; Chromium from
 ``$COURSE_CHROMIUM`` or ``/usr/bin/chromium``): the site is served with gzip from
-127.0.0.1 under GitHub Pages' project subpath (:class:`SiteServer`), and each page is
-audited in a fresh headless Chromium. The table gives the four category scores, first
+127.0.0.1 under GitHub Pages' project subpath (:class:`SiteServer`), and the pages are
+audited one after another in one headless Chromium (``lighthouse.mjs``), each run
+starting from cleared storage and cache. The table gives the four category scores, first
 contentful paint, total blocking time and the bytes transferred; performance and the
 two timings are the median of ``--runs`` runs (they vary from run to run, and more on a
-busy machine), the other scores those of the median run. ``tests/test_browser.py``
+busy machine), the other scores those of the median run. ``tests/test_lighthouse.py``
 asserts the accessibility, best-practices and SEO scores, which do not vary.
 """
 
@@ -253,6 +254,7 @@ def serve(site: pathlib.Path):
 
 
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"
+RUNNER = pathlib.Path(__file__).with_name("lighthouse.mjs")
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 PRESETS = ("mobile", "desktop")
 
@@ -264,35 +266,41 @@ def chromium() -> str | None:
 
 
 def lighthouse(
-    url: str, preset: str = "mobile", categories: tuple[str, ...] = CATEGORIES, keep: pathlib.Path | None = None
-) -> dict:
-    """One Lighthouse run on `url`: the category scores (0-100) and a few measurements.
+    urls: list[str],
+    preset: str = "mobile",
+    categories: tuple[str, ...] = CATEGORIES,
+    keep: list[pathlib.Path | None] | None = None,
+) -> list[dict]:
+    """Lighthouse on each of `urls`, in one Chromium (``lighthouse.mjs``): for each URL, the
+    category scores (0-100), the audits each category failed, and a few measurements.
 
-    With `keep`, the full JSON report is also written to that file.
+    With `keep`, one path (or None) per URL, the full JSON reports are also written there.
     """
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    unknown = sorted(set(categories) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"categories must be among {CATEGORIES}, got {unknown}")
+    if keep is not None and len(keep) != len(urls):
+        raise ValueError(f"keep must name one path (or None) per URL: {len(keep)} for {len(urls)} URLs")
     browser = chromium()
     if browser is None or not LIGHTHOUSE.is_file():
         raise FileNotFoundError("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
     with tempfile.TemporaryDirectory() as folder:
-        report = pathlib.Path(folder) / "report.json"
-        command = [
-            "node",
-            str(LIGHTHOUSE),
-            url,
-            "--quiet",
-            "--output=json",
-            f"--output-path={report}",
-            f"--only-categories={','.join(categories)}",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
-        ]
-        if preset == "desktop":
-            command.append("--preset=desktop")
+        command = ["node", str(RUNNER), folder, preset, ",".join(categories), *urls]
         environment = {**os.environ, "CHROME_PATH": browser}
-        subprocess.run(command, check=True, env=environment, capture_output=True, timeout=300)
-        result = json.loads(report.read_text())
-        if keep is not None:
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(report, keep)
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60 + 60 * len(urls))
+        if done.returncode:
+            raise RuntimeError(f"Lighthouse failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+        reports = [pathlib.Path(folder) / f"{index}.json" for index in range(len(urls))]
+        for report, path in zip(reports, keep or [None] * len(urls), strict=True):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(report, path)
+        return [_summary(json.loads(report.read_text()), categories) for report in reports]
+
+
+def _summary(result: dict, categories: tuple[str, ...]) -> dict:
     audits = result["audits"]
     scores = {name: round(100 * result["categories"][name]["score"]) for name in categories}
     failed = {
@@ -305,7 +313,7 @@ def lighthouse(
         if audit in audits
     }
     numbers["transfer"] = audits["total-byte-weight"]["numericValue"] if "total-byte-weight" in audits else None
-    return {"scores": scores, "failed": failed, **numbers}
+    return {"url": result["finalDisplayedUrl"], "scores": scores, "failed": failed, **numbers}
 
 
 def _failed(audit: dict, reference: dict) -> bool:
@@ -339,7 +347,7 @@ def lighthouse_table(
                     reports / f"{page.replace('/', '__')}.{preset}.{run}.json" if reports else None
                     for run in range(runs)
                 ]
-                result = median_run([lighthouse(f"{base}{page}.html", preset, keep=path) for path in keep])
+                result = median_run(lighthouse([f"{base}{page}.html"] * runs, preset, keep=keep))
                 scores = result["scores"]
                 print(
                     f"{page:<45} {scores['performance']:>5} {scores['accessibility']:>5} "

@@ -8,9 +8,8 @@ leaves the local server is aborted and recorded), every equation drawn (typeset 
 build time: the page runs no MathJax), animations that play, widget views that render
 once scrolled to, solutions that open, a Colab button for the page's notebook, no
 serious or critical axe-core accessibility violation, and a search that finds a
-chapter. Lighthouse (``benchmarks/site.py``) then scores each page's accessibility,
-best practices and SEO, which must be 100. A screenshot of each page goes to
-``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
+chapter (``tests/test_lighthouse.py`` adds Lighthouse's scores). A screenshot of each
+page goes to ``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
 
 The site comes from ``$COURSE_SITE_DIR`` (default ``_build/html``; ``make book``
 builds it). Chromium is ``$COURSE_CHROMIUM`` or ``/usr/bin/chromium`` (Debian's
@@ -29,7 +28,7 @@ import urllib.parse
 import pytest
 import yaml
 
-from benchmarks.site import LIGHTHOUSE, book_dir, chromium, lighthouse, serve, site_dir, toc_pages
+from benchmarks.site import book_dir, chromium, serve, site_dir, toc_pages
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SITE = site_dir()
@@ -387,20 +386,6 @@ def test_colab_button_opens_this_notebook(reports, page_name):
 def test_no_serious_accessibility_violation(reports, page_name):
     report = reports(page_name)
     assert not report.violations, f"{report.url}: axe-core violations: {report.violations}"
-
-
-LIGHTHOUSE_STABLE = ("accessibility", "best-practices", "seo")
-
-
-@pytest.mark.parametrize("page_name", PAGES)
-def test_lighthouse_scores_accessibility_best_practices_and_seo_100(base_url, page_name):
-    """Lighthouse's mobile audit (the scores that do not vary from run to run; performance,
-    which does, is measured by ``benchmarks/site.py --lighthouse``)."""
-    if chromium() is None or not LIGHTHOUSE.is_file():
-        _unavailable("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
-    result = lighthouse(base_url + page_name + ".html", "mobile", LIGHTHOUSE_STABLE)
-    below = {name: score for name, score in result["scores"].items() if score < 100}
-    assert not below, f"{page_name}: Lighthouse scores {below}; failed audits: {result['failed']}"
 
 
 @pytest.mark.parametrize("page_name", PAGES)

@@ -1,0 +1,47 @@
+"""Lighthouse's mobile audit of every page in ``_toc.yml``: accessibility, best practices
+and SEO must score 100.
+
+These are the scores that do not vary from run to run; performance, which does, is
+measured by ``python benchmarks/site.py --lighthouse``. The site is served as in
+``tests/test_browser.py`` (gzip, 127.0.0.1, GitHub Pages' subpath) and every page is
+audited once, in one Chromium (``benchmarks/lighthouse.mjs``). Without Chromium or
+``npm ci`` the tests skip, except under CI (``$CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from benchmarks.site import LIGHTHOUSE, chromium, lighthouse, serve, site_dir, toc_pages
+
+SITE = site_dir()
+PAGES = toc_pages()
+STABLE = ("accessibility", "best-practices", "seo")
+
+
+@pytest.fixture(scope="module")
+def audits() -> dict[str, dict]:
+    """Each page's Lighthouse summary, by page name."""
+    missing = None
+    if not (SITE / "index.html").is_file():
+        missing = f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)"
+    elif chromium() is None or not LIGHTHOUSE.is_file():
+        missing = "Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with serve(SITE) as base:
+        results = lighthouse([f"{base}{page}.html" for page in PAGES], "mobile", STABLE)
+    return dict(zip(PAGES, results, strict=True))
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_lighthouse_scores_accessibility_best_practices_and_seo_100(audits, page_name):
+    result = audits[page_name]
+    assert result["url"].endswith(f"/{page_name}.html"), f"the report for {page_name} is of {result['url']}"
+    assert set(result["scores"]) == set(STABLE)
+    below = {name: score for name, score in result["scores"].items() if score < 100}
+    assert not below, f"{page_name}: Lighthouse scores {below}; failed audits: {result['failed']}"
