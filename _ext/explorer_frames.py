@@ -26,7 +26,7 @@ import pathlib
 import re
 
 from docutils import nodes
-from lazy_animations import pruner, save_frame
+from lazy_animations import pruner, save_frames
 from offline_assets import extensions_version
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
@@ -55,11 +55,11 @@ def rewrite(source: str, folder: pathlib.Path, url: str) -> str | None:
         return None
     data = json.loads(html.unescape(found[1]))
     folder.mkdir(parents=True, exist_ok=True)
-    files = []
+    frames = []
     for frame in data["frames"]:
         kind, _, encoded = frame.removeprefix("data:image/").partition(";base64,")
-        name, _ = save_frame((kind, base64.b64decode(encoded)), folder, WEBP)
-        files.append(f"{url}/{name}")
+        frames.append((kind, base64.b64decode(encoded)))
+    files = [f"{url}/{name}" for name, _ in save_frames(frames, folder, WEBP)]
     data["frames"] = files
     start = int(re.search(r'data-frame="(\d+)"', source)[1])
     pad = ' data-pad=""' if "pad" in data else ""
