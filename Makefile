@@ -16,7 +16,7 @@ export PYTHONHASHSEED := 0
 # the tests add (requirements-dev.txt), every package held at its version by constraints.txt.
 $(READY): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	$(BIN)/python -m pip check
 	touch $@
 
