@@ -17,6 +17,9 @@ export PYTHONHASHSEED := 0
 $(READY): requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	@# Byte-compile on every core (pip would do it file by file). As with pip, a file written for
+	@# a newer Python (torch ships a 3.12-only test helper) stays source, hence the || true.
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
 	$(BIN)/python -m pip check
 	touch $@
 
