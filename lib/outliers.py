@@ -124,12 +124,16 @@ def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, del
     def draw(fig, index, height, delta):
         moved = y.clone()
         moved[int(index)] = height
+        # Margins that hold every setting's labels (the widest a tight layout asks for, over all
+        # the chapter's settings): the axes stay put as the sliders move.
+        fig.subplots_adjust(left=0.11, right=0.93, bottom=0.166, top=0.895)
         plot = OutlierPlot(fig.subplots(), x, moved, index=int(index), delta=delta, ylim=(low - 1, high + 1))
         return {f"{FITS[loss][0]} {part}": fit[key] for loss, fit in plot.fits.items() for part, key in PARTS}
 
     return explorer(
         draw,
         figsize=(6, 3.6),
+        layout=None,
         alt="The points with one moved away, and the best MSE, Huber and MAE lines through them",
         index=Slider("moved point", tuple(range(n)), index, integer=True, format="{:.0f}"),
         height=Slider("its height y", heights, height, step=0.1, format="{:.1f}"),

@@ -247,6 +247,10 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
         chosen = lineups[lineup]
         runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
         result = race(f, runners, x0=x0, steps=steps)
+        # Margins that hold the labels of every setting the chapter's explorer offers (the
+        # widest a tight layout asks for, measured over all of them): the axes stay put as the
+        # controls move, and no layout is worked out for each of the site's 192 figures.
+        fig.subplots_adjust(left=0.08, right=0.985, bottom=0.152, top=0.905, wspace=0.275)
         left, right = fig.subplots(1, 2)
         _background(left, result, 20, 120)
         colors = _colors([result])
@@ -263,6 +267,7 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
     return build(
         draw,
         figsize=(10, 4),
+        layout=None,
         alt="Each optimizer's path on the chosen surface's contours, and its f - f* against the step",
         surface=Choice("surface", list(checked), next(iter(checked))),
         lineup=Choice("optimizers", list(lineups), next(iter(lineups))),

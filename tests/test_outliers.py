@@ -148,3 +148,21 @@ def test_explorers_reject_bad_input():
     with pytest.raises(ValueError, match="delta"):
         plot.update([0.0, 1.0, 2.0], delta=-1.0)
     plt.close(fig)
+
+
+def test_the_explorers_fixed_margins_hold_every_label():
+    """The explorer draws without a layout engine: at the extremes of its sliders, with the
+    outlier at each point in turn, everything drawn stays inside the picture."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lib import plots
+
+    with matplotlib.rc_context(plots.STYLE):
+        explorer = outliers.outlier_explorer()
+        heights = explorer.controls["height"].values
+        for index in explorer.controls["index"].values:
+            for height in (heights[0], heights[-1]):
+                _, _, fig = explorer.render({"index": index, "height": height, "delta": 5.0})
+                box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())  # inches
+                inside = (box.x0 >= 0, box.y0 >= 0, box.x1 <= fig.get_figwidth(), box.y1 <= fig.get_figheight())
+                assert all(inside), (index, height, box)
