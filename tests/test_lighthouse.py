@@ -2,39 +2,32 @@
 and SEO must score 100.
 
 These are the scores that do not vary from run to run; performance, which does, is
-measured by ``python benchmarks/site.py --lighthouse``. The site is served as in
-``tests/test_browser.py`` (gzip, 127.0.0.1, GitHub Pages' subpath) and every page is
-audited once, in one Chromium (``benchmarks/lighthouse.mjs``). Without Chromium or
+measured by ``python benchmarks/site.py --lighthouse``. The site is served by the
+``base_url`` fixture of ``tests/test_browser.py`` (gzip, 127.0.0.1, GitHub Pages'
+subpath), and every page is audited once, in one Chromium (``benchmarks/lighthouse.mjs``). Without Chromium or
 ``npm ci`` the tests skip, except under CI (``$CI`` set), where they fail.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from benchmarks.site import LIGHTHOUSE, chromium, lighthouse, serve, site_dir, toc_pages
+from benchmarks.site import LIGHTHOUSE, chromium, lighthouse, toc_pages
+from tests.test_browser import _unavailable
 
-SITE = site_dir()
+# The static server fixture (`base_url`) of the browser tests.
+pytest_plugins = ["tests.test_browser"]
+
 PAGES = toc_pages()
 STABLE = ("accessibility", "best-practices", "seo")
 
 
 @pytest.fixture(scope="module")
-def audits() -> dict[str, dict]:
+def audits(base_url) -> dict[str, dict]:
     """Each page's Lighthouse summary, by page name."""
-    missing = None
-    if not (SITE / "index.html").is_file():
-        missing = f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)"
-    elif chromium() is None or not LIGHTHOUSE.is_file():
-        missing = "Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    with serve(SITE) as base:
-        results = lighthouse([f"{base}{page}.html" for page in PAGES], "mobile", STABLE)
+    if chromium() is None or not LIGHTHOUSE.is_file():
+        _unavailable("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
+    results = lighthouse([f"{base_url}{page}.html" for page in PAGES], "mobile", STABLE)
     return dict(zip(PAGES, results, strict=True))
 
 
