@@ -1,101 +1,118 @@
-"""Explorers' figures as WebP files next to the page; ``explorers.js`` swaps them as the controls move.
+"""Explorers on the site: every kernel of the build draws them for the page, on every way of building.
 
 Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
 
-In the kernels the build starts (``lib.explorers.SITE`` is set by
-:mod:`parallel_execution`), an explorer displays plain HTML: its controls over the site's
-settings, and the figure ``lib`` drew for every combination of them, inline as base64 PNG.
-Here each such output is rewritten: every figure is saved once as a WebP file under
-``_images/explorers/`` (named by its content, as :mod:`lazy_animations` names animation
-frames; lossy at quality 85, which keeps lines and labels sharp at half the lossless size
-and a twentieth of its encoding time, for explorers of hundreds of figures), the
-explorer's data lists the files instead, and the page shows the starting figure as a
-sized image loaded lazily. At the end of the build the figures no page names any more
-are deleted. ``_ext/static/explorers.js`` (deferred,
-only on pages with an explorer) redraws on every move by showing the figure for the new
-settings, and fetches the figures one step away from the current ones when the reader
-first reaches for a control, so a drag shows each figure without waiting.
+A kernel knows it is drawing for the site because the build gives it an IPython profile
+of its own: when the configuration is read, this extension writes
+``_build/.ipython/profile_default/ipython_kernel_config.py``, whose start-up lines load
+:mod:`explorer_kernel`, and points ``IPYTHONDIR`` of the build's process at it. Every
+kernel started during the build inherits it, whoever starts it: the side-by-side
+executor (:mod:`parallel_execution`), myst-nb for a single edited chapter or a retry,
+or a serial build without the side-by-side executor. A learner's kernel, or nbval's,
+never sees that profile and shows the live ``ipywidgets`` explorer.
+
+:mod:`explorer_kernel` saves each explorer's figures, named by their content, in a store
+inside the execution cache (``_build/.jupyter_cache/explorer-frames``: cleared with the
+cache, so the cached outputs and their figures go together). Here, as each page is
+written, the figures it names are copied from the store to ``_images/explorers/``; at the
+end of the build those no page names any more are deleted. A cell tagged ``explorer``
+whose output is not the site's explorer fails the build, naming the chapter, the cell
+and what the cell printed instead. ``_ext/static/explorers.js`` and ``explorers.css``
+(deferred, only on pages with an explorer) swap the figures as the controls move.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
+import os
 import pathlib
 import re
+import shutil
 
 from docutils import nodes
-from lazy_animations import pruner, save_frames
+from explorer_kernel import URL as FOLDER
+from lazy_animations import pruner
 from offline_assets import extensions_version
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
-from sphinx.util.osutil import relative_uri
 
-WEBP = {"quality": 85, "method": 4}  # Pillow's options for the figures
-SCRIPT = "explorers.js"  # in _ext/static, served from _static
-FOLDER = "_images/explorers"
-DATA = re.compile(r'data-explorer="([^"]*)"')
-IMAGE = re.compile(r'<img src="data:image/png;base64,[^"]*"')
-STYLE = """<style>
-.explorer{margin:.5rem 0 1rem}
-.explorer-controls{display:grid;grid-template-columns:max-content minmax(8rem,20rem) minmax(4rem,max-content);
-gap:.35rem .75rem;align-items:center;margin-bottom:.5rem}
-.explorer-controls output,.explorer-controls span{font-variant-numeric:tabular-nums}
-.explorer img{max-width:100%;height:auto;display:block}
-.explorer img[data-pad]{cursor:crosshair}
-.explorer-readout{font-variant-numeric:tabular-nums;margin:.25rem 0 0}
-</style>"""
+HERE = pathlib.Path(__file__).resolve().parent
+SCRIPT, STYLE = "explorers.js", "explorers.css"  # in _ext/static, served from _static
+FIGURE = re.compile(re.escape(FOLDER) + r"/([0-9a-f]{16}\.webp)")
+EXPLORER_TAG = "tag_explorer"
 
 
-def rewrite(source: str, folder: pathlib.Path, url: str) -> str | None:
-    """The explorer with its figures saved to ``folder`` (at ``url``); ``None`` if it is not one."""
-    found = DATA.search(source)
-    if found is None:
-        return None
-    data = json.loads(html.unescape(found[1]))
-    folder.mkdir(parents=True, exist_ok=True)
-    frames = []
-    for frame in data["frames"]:
-        kind, _, encoded = frame.removeprefix("data:image/").partition(";base64,")
-        frames.append((kind, base64.b64decode(encoded)))
-    files = [f"{url}/{name}" for name, _ in save_frames(frames, folder, WEBP)]
-    data["frames"] = files
-    start = int(re.search(r'data-frame="(\d+)"', source)[1])
-    pad = ' data-pad=""' if "pad" in data else ""
-    source = source.replace(found[0], f'data-explorer="{html.escape(json.dumps(data), quote=True)}"')
-    image = f'<img src="{html.escape(files[start], quote=True)}"{pad} loading="lazy" decoding="async"'
-    source = IMAGE.sub(image, source)
-    return STYLE + source
+def execution_cache(app: Sphinx) -> pathlib.Path:
+    """The execution cache, by myst-nb's rule: an unset path means .jupyter_cache next to the output folder."""
+    return pathlib.Path(app.config.nb_execution_cache_path or pathlib.Path(app.outdir).parent / ".jupyter_cache")
 
 
-def move_figures(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+def frame_store(app: Sphinx) -> pathlib.Path:
+    return execution_cache(app) / "explorer-frames"
+
+
+def kernel_profile(app: Sphinx, config) -> None:
+    """Write the build's IPython profile and point the build's kernels at it (``IPYTHONDIR``)."""
+    if config.nb_execution_in_temp:
+        raise ExtensionError("explorer_frames: explorers need each notebook executed in its own folder")
+    folder = pathlib.Path(app.outdir).parent / ".ipython"
+    profile = folder / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"__import__('sys').path.append({str(HERE)!r})",
+        f"__import__('explorer_kernel').register(get_ipython(), {str(frame_store(app))!r}, {str(app.srcdir)!r})",
+    ]
+    text = f"c.InteractiveShellApp.exec_lines = {lines!r}\n"
+    config_file = profile / "ipython_kernel_config.py"
+    if not config_file.is_file() or config_file.read_text() != text:
+        config_file.write_text(text)
+    os.environ["IPYTHONDIR"] = str(folder)
+
+
+def _printed(cell: nodes.Element) -> str:
+    """What a cell showed instead of an explorer, shortened to its last lines."""
+    outputs = [child for child in cell.children if child.get("nb_element") == "cell_code_output"]
+    text = " ".join(" ".join(output.astext() for output in outputs).split())
+    return text[-400:] if text else "nothing"
+
+
+def copy_figures(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Check each explorer cell shows the site's explorer, and copy the figures its page names."""
     if app.builder.format != "html":
         return
-    url = relative_uri(app.builder.get_target_uri(docname), FOLDER)
-    folder = pathlib.Path(app.outdir) / FOLDER
     for cell in doctree.findall(nodes.container):
-        if cell.get("nb_element") == "cell_code" and "tag_explorer" in cell.get("classes", []):
+        if cell.get("nb_element") == "cell_code" and EXPLORER_TAG in cell.get("classes", []):
             if not any('class="explorer"' in raw.astext() for raw in cell.findall(nodes.raw)):
-                raise ExtensionError(f"explorer_frames: {docname} has a cell tagged explorer that shows no explorer")
-    for raw in list(doctree.findall(nodes.raw)):
+                where = f"cell {cell['cell_index']}" if "cell_index" in cell else "a cell"
+                raise ExtensionError(
+                    f"explorer_frames: {docname}, {where} tagged explorer shows no site explorer; "
+                    f"it showed: {_printed(cell)}"
+                )
+    store, target = frame_store(app), pathlib.Path(app.outdir) / FOLDER
+    for raw in doctree.findall(nodes.raw):
         source = raw.astext()
         if raw.get("format") != "html" or 'class="explorer"' not in source:
             continue
-        new = rewrite(source, folder, url)
-        if new is None:
-            raise ExtensionError(f"explorer_frames: {docname} has an explorer without its data")
-        raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
+        target.mkdir(parents=True, exist_ok=True)
+        for name in set(FIGURE.findall(source)):
+            if not (target / name).is_file():
+                if not (store / name).is_file():
+                    raise ExtensionError(
+                        f"explorer_frames: {docname} names the figure {name}, which {store} no longer holds; "
+                        f"delete {execution_cache(app)} to draw the explorers again"
+                    )
+                shutil.copyfile(store / name, target / name)
 
 
-def add_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if 'class="explorer"' in (context.get("body") or ""):
         app.add_js_file(SCRIPT, loading_method="defer")
+        app.add_css_file(STYLE)
 
 
 def setup(app: Sphinx):
-    app.connect("doctree-resolved", move_figures)
-    app.connect("html-page-context", add_script)
+    app.connect("config-inited", kernel_profile)
+    app.connect("doctree-resolved", copy_figures)
+    app.connect("html-page-context", add_assets)
     app.connect("build-finished", pruner(FOLDER))
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
-    return {"version": "1.0", "env_version": extensions_version(), **safe}
+    return {"version": "2.0", "env_version": extensions_version(), **safe}

@@ -7,7 +7,10 @@ executes the chapters one after the other. At the start of the read phase this
 extension executes every notebook to be read whose current version is not in the
 execution cache, one per core, and stores the results in that cache; myst-nb then
 finds them there. A notebook that fails is not cached: myst-nb executes it again
-and the build fails with its error, as without this step.
+and the build fails with its error, as without this step. A single notebook to run (one
+edited chapter) goes the same way, with all the cores. ``parallel_execution: false``
+under ``sphinx: config:`` in ``_config.yml`` switches this step off: myst-nb then
+executes the notebooks one at a time, and the site is the same.
 
 Each notebook runs in a fresh process (started with ``spawn``, not forked from the
 Sphinx process) through nbclient, the client myst-nb itself uses, with the same
@@ -40,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from queue import Empty
 
 import nbformat
+from explorer_frames import execution_cache
 from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, CellExecutionError, CellTimeoutError, DeadKernelError
 from sphinx.application import Sphinx
@@ -105,17 +109,9 @@ class RepollingClient(NotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
-SITE_EXPLORERS = "COURSE_SITE_EXPLORERS"  # lib.explorers.SITE: explorers display the site's version
-
-
 def start_worker(threads: str) -> None:
-    """Set up the kernels this worker starts: ``threads`` CPU threads, and the site's explorers.
+    """Set up the kernels this worker starts: ``threads`` CPU threads (``OMP_NUM_THREADS``).
 
-    An explorer in a kernel whose environment has ``COURSE_SITE_EXPLORERS`` displays
-    the site's version (see ``lib/explorers.py``): its figures for every setting the
-    site offers, which ``explorer_frames`` turns into the page's explorer.
-
-    ``threads`` becomes ``OMP_NUM_THREADS``.
     Notebooks run side by side, one per core, and torch would otherwise start a
     thread per core in every kernel: two kernels on two cores then ran four
     threads, and on a busy machine one chapter 11 cell ran past the cell timeout.
@@ -123,7 +119,6 @@ def start_worker(threads: str) -> None:
     environment is kept.
     """
     os.environ["OMP_NUM_THREADS"] = threads
-    os.environ[SITE_EXPLORERS] = "1"
 
 
 def execute_notebook(path: str, timeout: int | None, allow_errors: bool, in_temp: bool) -> dict:
@@ -175,16 +170,15 @@ def _pending(cache, paths: list[pathlib.Path]) -> list[pathlib.Path]:
 
 def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
     config = app.config
-    if config.nb_execution_mode != "cache":
+    if config.nb_execution_mode != "cache" or not config.parallel_execution:
         return
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    # myst-nb's own rule: an unset cache path means .jupyter_cache next to the output folder
-    cache = get_cache(str(config.nb_execution_cache_path or pathlib.Path(app.outdir).parent / ".jupyter_cache"))
+    cache = get_cache(str(execution_cache(app)))
     pending = _pending(cache, _notebooks(app, env, docnames))
-    if len(pending) < 2:
-        return  # nothing to run side by side
+    if not pending:
+        return
     cores = len(os.sched_getaffinity(0))
     workers = min(len(pending), cores)
     threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, cores // workers))
@@ -215,5 +209,6 @@ def execute_in_parallel(app: Sphinx, env, docnames: list[str]) -> None:
 
 
 def setup(app: Sphinx):
+    app.add_config_value("parallel_execution", True, "", bool)  # false: myst-nb executes one at a time
     app.connect("env-before-read-docs", execute_in_parallel, priority=900)
     return {"version": "2.0", "parallel_read_safe": True, "parallel_write_safe": True}

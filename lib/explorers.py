@@ -1,6 +1,6 @@
-"""Explorers: a figure that redraws as the reader moves its controls, in a kernel and on the site.
+"""Explorers: a figure that redraws as the reader moves its controls.
 
-One definition serves both homes. An explorer is a drawing function and its controls::
+An explorer is a drawing function and its controls::
 
     def draw(fig, slope, intercept):
         ax = fig.subplots()
@@ -9,42 +9,29 @@ One definition serves both homes. An explorer is a drawing function and its cont
 
     explorer(draw, slope=Slider("slope m", stops(-1.5, 1.5, 0.25), 0.75, step=0.01), ...)
 
-* **In a kernel** (Jupyter, Colab, the Docker image) it is an ``ipywidgets`` box: a slider
-  per :class:`Slider` (any value between its ends, in its ``step``), a drop-down per
-  :class:`Choice`, the figure as an image and the numbers below it, redrawn on every move.
-* **On the site**, where no kernel runs, the book build sets :data:`SITE` in the kernels it
-  starts. The explorer then draws its figure once for every combination of the controls'
-  ``values`` (a precomputed sweep) and displays plain HTML: range inputs and drop-downs over
-  those values, the figure, and the numbers. The build's ``_ext/explorer_frames.py`` saves
-  the figures as WebP files next to the page and ``_ext/static/explorers.js`` swaps them as
-  the controls move, so the page shows exactly what ``draw`` drew, with no kernel.
+Displayed as the last expression of a cell, it is an ``ipywidgets`` box (in Jupyter, Colab
+or the Docker image): a slider per :class:`Slider` (any value between its ends, in its
+``step``), a drop-down per :class:`Choice`, the figure as an image and the numbers below it,
+redrawn on every move.
 
-``pad`` names two sliders whose values are the x and y axes of one of the figure's axes (a
-heat map, a contour plot): a click on that part of the site's picture moves both sliders.
+Each control also lists ``values``: the settings a reader without a kernel can pick (the
+built site draws the figure for every combination of them in advance). ``pad`` names two
+sliders whose values are the x and y axes of one of the figure's axes (a heat map, a
+contour plot), so that a click on that part of the picture can move both.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import io
 import itertools
-import json
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from matplotlib.figure import Figure
 
 from lib.validation import check_callable, check_real
-
-SITE = "COURSE_SITE_EXPLORERS"
-"""Environment variable the book build sets in its kernels: explorers display the site's version."""
-
-MAX_FRAMES = 400
-"""Most figures one explorer may precompute for the site (each is a file of the built site)."""
 
 
 def stops(low: float, high: float, step: float) -> tuple[float, ...]:
@@ -172,7 +159,6 @@ class Explorer:
     settings: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     image: bytes = b""
-    site: str | None = field(default=None, repr=False)
 
     def __post_init__(self):
         check_callable("draw", self.draw)
@@ -184,24 +170,36 @@ class Explorer:
         if self.pad is not None:
             if len(self.pad) != 2 or any(not isinstance(self.controls.get(n), Slider) for n in self.pad):
                 raise ValueError(f"pad must name two sliders of the explorer, got {self.pad!r}")
-        frames = math.prod(len(c.values) for c in self.controls.values())
-        if frames > MAX_FRAMES:
-            raise ValueError(f"the site would need {frames} figures for this explorer, more than {MAX_FRAMES}")
         self.set(**{name: control.value for name, control in self.controls.items()})
-        # On the site, draw every setting now: a setting that fails fails its cell, and the build,
-        # instead of leaving the page without its explorer.
-        self.site = self.site_html() if os.environ.get(SITE) else None
 
-    def render(self, settings: Mapping) -> tuple[bytes, dict, Figure]:
-        """Draw ``settings``; the PNG bytes, the numbers ``draw`` returned and the figure."""
+    def figure(self, settings: Mapping) -> tuple[Figure, dict]:
+        """Draw ``settings`` on a new figure; the figure and the numbers ``draw`` returned."""
         # matplotlib reads layout=None as "the rcParams' choice", which the course style makes tight
         fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout or "none")
         values = self.draw(fig, **settings) or {}
         if not isinstance(values, Mapping):
             raise TypeError(f"draw must return a mapping name -> number (or None), got {type(values).__name__}")
+        return fig, {k: _number(v) for k, v in values.items()}
+
+    def render(self, settings: Mapping) -> tuple[bytes, dict]:
+        """Draw ``settings``; the figure as PNG bytes and the numbers ``draw`` returned."""
+        fig, values = self.figure(settings)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
-        return buffer.getvalue(), {k: _number(v) for k, v in values.items()}, fig
+        return buffer.getvalue(), values
+
+    def combinations(self) -> list[dict]:
+        """Every combination of the controls' ``values``, in row-major order (the last control fastest)."""
+        names = list(self.controls)
+        grid = itertools.product(*(control.values for control in self.controls.values()))
+        return [dict(zip(names, values, strict=True)) for values in grid]
+
+    def start(self) -> int:
+        """Where the starting settings sit in :meth:`combinations`."""
+        position = 0
+        for control in self.controls.values():
+            position = position * len(control.values) + index(control, control.value)
+        return position
 
     def set(self, **settings) -> dict:
         """Show ``settings`` (names of controls; the others keep their values); return the numbers."""
@@ -209,80 +207,13 @@ class Explorer:
         if unknown:
             raise ValueError(f"no control named {sorted(unknown)}; the controls are {list(self.controls)}")
         self.settings = {**self.settings, **settings}
-        self.image, self.values, _ = self.render(self.settings)
+        self.image, self.values = self.render(self.settings)
         return self.values
 
     def readout(self, values: Mapping | None = None) -> str:
         """The numbers as one line of text, e.g. ``cost 0.1234 · slope 0.75``."""
         values = self.values if values is None else values
         return " · ".join(f"{name} {_format(value)}" for name, value in values.items())
-
-    # the site's version
-
-    def sweep(self) -> list[tuple[dict, bytes, dict, Figure | None]]:
-        """Every combination of the controls' values, in row-major order (the last control fastest)."""
-        names = list(self.controls)
-        out = []
-        for combination in itertools.product(*(self.controls[n].values for n in names)):
-            settings = dict(zip(names, combination, strict=True))
-            image, values, fig = self.render(settings)
-            box = _axes_box(fig, self.pad_axes) if self.pad else None
-            out.append((settings, image, values, box))
-        return out
-
-    def site_html(self) -> str:
-        """The explorer as the static site shows it: controls, every figure (inline, as data URLs) and numbers."""
-        frames = self.sweep()
-        start = 0
-        for control in self.controls.values():  # row-major, as sweep() draws them
-            start = start * len(control.values) + index(control, control.value)
-        data = {
-            "controls": [
-                {"name": n, "label": c.label, "texts": [c.text(v) for v in c.values], "values": list(c.values)}
-                for n, c in self.controls.items()
-            ],
-            "frames": ["data:image/png;base64," + base64.b64encode(image).decode() for _, image, _, _ in frames],
-            "values": [values for _, _, values, _ in frames],
-            "readouts": [self.readout(values) for _, _, values, _ in frames],
-        }
-        if self.pad:
-            data["pad"] = {"x": self.pad[0], "y": self.pad[1], "box": frames[start][3]}
-        encoded = json.dumps(data)
-        key = hashlib.sha256(encoded.encode()).hexdigest()[:8]  # ids unique on the page
-        inputs = []
-        for k, (name, control) in enumerate(self.controls.items()):
-            ident = f"explorer-{key}-{k}"
-            label = html.escape(control.label)
-            at = index(control, control.value)
-            if isinstance(control, Slider):
-                text = html.escape(control.text(control.value))
-                inputs.append(
-                    f'<label for="{ident}">{label}</label>'
-                    f'<input id="{ident}" type="range" min="0" max="{len(control.values) - 1}" step="1" '
-                    f'value="{at}" data-control="{name}" aria-valuetext="{text}">'
-                    f'<output for="{ident}">{text}</output>'
-                )
-            else:
-                options = "".join(
-                    f'<option value="{j}"{" selected" if j == at else ""}>{html.escape(o)}</option>'
-                    for j, o in enumerate(control.options)
-                )
-                inputs.append(
-                    f'<label for="{ident}">{label}</label>'
-                    f'<select id="{ident}" data-control="{name}">{options}</select><span></span>'
-                )
-        _, width, height = _png_size(frames[start][1])
-        body = (
-            f'<div class="explorer" data-explorer="{html.escape(encoded, quote=True)}" data-frame="{start}" '
-            f'data-values="{html.escape(json.dumps(data["values"][start]), quote=True)}">'
-            f'<div class="explorer-controls">{"".join(inputs)}</div>'
-            f'<img src="{data["frames"][start]}" width="{width}" height="{height}" alt="{html.escape(self.alt)}">'
-            f'<p class="explorer-readout" aria-live="polite">{html.escape(data["readouts"][start])}</p>'
-            "</div>"
-        )
-        return body
-
-    # the live version
 
     def widget(self):
         """An ``ipywidgets`` box: the controls, the figure and the numbers, redrawn on every move."""
@@ -304,8 +235,6 @@ class Explorer:
         return box
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        if self.site is not None:
-            return {"text/html": self.site, "text/plain": f"<explorer: {', '.join(self.controls)}>"}
         return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
 
 
@@ -319,26 +248,6 @@ def _format(value) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-
-
-def _png_size(image: bytes) -> tuple[str, int, int]:
-    return "png", int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
-
-
-def _axes_box(fig: Figure, which: int) -> dict:
-    """Where axes ``which`` sits in the saved picture, as fractions from the top left, and its limits."""
-    ax = fig.axes[which]
-    x0, y0, x1, y1 = ax.get_position().extents
-    return {
-        "left": x0,
-        "right": x1,
-        "top": 1 - y1,
-        "bottom": 1 - y0,
-        "xlim": list(ax.get_xlim()),
-        "ylim": list(ax.get_ylim()),
-        "xlog": ax.get_xscale() == "log",
-        "ylog": ax.get_yscale() == "log",
-    }
 
 
 def explorer(

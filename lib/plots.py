@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+import pathlib
+import tempfile
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import HTML
+from matplotlib.animation import Animation, HTMLWriter
 
 from lib.validation import as_finite_tensor, check_callable, check_int, check_real
 
@@ -47,6 +51,19 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
+class LaidOutOnceWriter(HTMLWriter):
+    """matplotlib's JavaScript-player writer (the one ``to_jshtml`` uses) that lays the figure
+    out once, then keeps that layout for every frame, so nothing jumps between frames."""
+
+    figure = None
+
+    def setup(self, fig, outfile, dpi=None, frame_dir=None):
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+        self.figure = fig
+        super().setup(fig, outfile, dpi, frame_dir)
+
+
 def animation_html(anim, *, max_bytes: int = DEFAULT_MAX_BYTES, default_mode: str = "once") -> HTML:
     """Render ``anim`` (a ``matplotlib.animation.Animation``) as embeddable HTML.
 
@@ -55,21 +72,21 @@ def animation_html(anim, *, max_bytes: int = DEFAULT_MAX_BYTES, default_mode: st
     that no stray still copy is shown. Raises ``ValueError`` when the HTML is
     larger than ``max_bytes``: use fewer frames, a smaller figure or a lower dpi.
     """
-    from matplotlib.animation import Animation
-
     if not isinstance(anim, Animation):
         raise TypeError(f"anim must be a matplotlib.animation.Animation, got {type(anim).__name__}")
     max_bytes = check_int("max_bytes", max_bytes, low=1)
     if default_mode not in ("once", "loop", "reflect"):
         raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect', got {default_mode!r}")
     limit_mb = max_bytes / 2**20 + 1  # let matplotlib finish so the error can say the size
-    fig = anim._fig
-    fig.draw_without_rendering()  # lay the figure out once, then keep that layout for every frame
-    fig.set_layout_engine("none")
-    # Frames are saved at the figure's own dpi, so plt.subplots(dpi=60) shrinks them.
-    with mpl.rc_context({"animation.embed_limit": limit_mb, "savefig.dpi": "figure"}):
-        html = anim.to_jshtml(default_mode=default_mode)
-    plt.close(fig)
+    writer = LaidOutOnceWriter(
+        fps=1000 / anim.event_source.interval, embed_frames=True, default_mode=default_mode, embed_limit=limit_mb
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "animation.html"
+        # Frames are saved at the figure's own dpi, so plt.subplots(dpi=60) shrinks them.
+        anim.save(str(path), writer=writer, dpi="figure")
+        html = path.read_text()
+    plt.close(writer.figure)
     size = len(html.encode())
     if size > max_bytes:
         raise ValueError(

@@ -95,7 +95,7 @@ def _figure_dpi_animation(*args, **kwargs):
         """A FuncAnimation whose frames are saved at the figure's dpi unless told otherwise."""
 
         def save(self, filename, writer=None, fps=None, dpi=None, *rest, **options):
-            return super().save(filename, writer, fps, self._fig.dpi if dpi is None else dpi, *rest, **options)
+            return super().save(filename, writer, fps, "figure" if dpi is None else dpi, *rest, **options)
 
     return FigureDpiAnimation(*args, **kwargs)
 

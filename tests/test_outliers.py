@@ -162,7 +162,7 @@ def test_the_explorers_fixed_margins_hold_every_label():
         heights = explorer.controls["height"].values
         for index in explorer.controls["index"].values:
             for height in (heights[0], heights[-1]):
-                _, _, fig = explorer.render({"index": index, "height": height, "delta": 5.0})
+                fig, _ = explorer.figure({"index": index, "height": height, "delta": 5.0})
                 box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())  # inches
                 inside = (box.x0 >= 0, box.y0 >= 0, box.x1 <= fig.get_figwidth(), box.y1 <= fig.get_figheight())
                 assert all(inside), (index, height, box)

@@ -149,14 +149,10 @@ def test_extension_patterns_match_what_matplotlib_writes(tmp_path):
     """The build rewrites matplotlib's animation markup; a matplotlib upgrade must not slip past it."""
     import lazy_animations
     import page_fixes
-    from matplotlib import _animation_data
 
-    template = _animation_data.DISPLAY_TEMPLATE.format(
-        id="abc", Nframes=1, fill_frames="", interval=100, once_checked="", loop_checked="", reflect_checked=""
-    )
-    assert page_fixes.ANIMATION_IMAGE.search(template)
-    assert page_fixes.ANIMATION_SLIDER.search(template)
     markup = _small_animation()
+    assert page_fixes.ANIMATION_IMAGE.search(markup)
+    assert page_fixes.ANIMATION_SLIDER.search(markup)
     assert lazy_animations.rewrite(markup, tmp_path, "frames") is not None
 
 
@@ -291,16 +287,14 @@ def test_an_output_image_takes_the_caption_paragraph_after_its_cell():
 
 def test_an_animation_gets_alt_text_and_a_labelled_slider():
     import page_fixes
-    from matplotlib import _animation_data
 
-    markup = _animation_data.DISPLAY_TEMPLATE.format(
-        id="k1", Nframes=2, fill_frames="", interval=100, once_checked="", loop_checked="", reflect_checked=""
-    )
+    markup = _small_animation(2)
+    ident = re.search(r'<img id="_anim_img(\w+)"', markup)[1]
     document = _document(_cell(nodes.raw(markup, markup, format="html")), nodes.paragraph(text='Steps "down" a bowl.'))
     page_fixes.name_outputs(None, document, "chapters/x")
     html = next(iter(document.findall(nodes.raw))).astext()
-    assert '<img id="_anim_imgk1" alt="Animation: Steps &quot;down&quot; a bowl."' in html
-    assert '<input id="_anim_sliderk1" aria-label="Animation frame"' in html
+    assert f'<img id="_anim_img{ident}" alt="Animation: Steps &quot;down&quot; a bowl."' in html
+    assert f'<input id="_anim_slider{ident}" aria-label="Animation frame"' in html
 
 
 def test_dollar_maths_in_a_citation_becomes_an_equation():
@@ -428,7 +422,7 @@ def test_icons_and_figures_are_drawn_compactly(page):
 
 
 def _small_animation(frames: int = 3) -> str:
-    """What matplotlib's to_jshtml() writes for a tiny animation."""
+    """What lib.plots.animation_html writes for a tiny animation (matplotlib's JavaScript player)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -438,9 +432,9 @@ def _small_animation(frames: int = 3) -> str:
     fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
     (line,) = ax.plot([0, 1], [0, 0])
     animation = FuncAnimation(fig, lambda i: line.set_ydata([0, i]) or (line,), frames=frames, interval=50)
-    markup = animation.to_jshtml(default_mode="loop")
-    plt.close(fig)
-    return markup
+    from lib.plots import animation_html
+
+    return animation_html(animation, default_mode="loop").data
 
 
 def test_an_animation_becomes_webp_frames_and_a_player(tmp_path):

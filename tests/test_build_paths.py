@@ -1,0 +1,145 @@
+"""Every way of building gives the site its explorers: a cold build, one edited chapter, a retry, a serial build.
+
+Each test builds a scratch book with the course's own configuration and local extensions:
+an explorer chapter and a plain one under ``chapters/``, as in the course. A kernel knows
+it draws for the site from the build's IPython profile (``_ext/explorer_frames.py``), so
+the explorer must reach the page whoever executes the notebook: the side-by-side
+executor (several chapters, or exactly one), myst-nb in a serial build, or myst-nb
+retrying a chapter that failed once.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+pytestmark = pytest.mark.build
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+JUPYTER_BOOK = pathlib.Path(sys.executable).parent / "jupyter-book"
+EXPLORER = """\
+from lib.explorers import Slider, explorer
+
+
+def draw(fig, slope):
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, slope])
+    ax.set(title="a line", xlabel="x", ylabel="y", ylim=(-1, 1))
+    return {"slope": slope}
+
+
+explorer(draw, figsize=(2, 1.5), slope=Slider("slope", (-0.5, 0.0, 0.5), 0.0))"""
+
+
+def notebook(path: pathlib.Path, *cells: tuple[str, list[str]]) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    bootstrap = f"import sys\nsys.path.insert(0, {str(ROOT)!r})"
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), nbformat.v4.new_code_cell(bootstrap)]
+    for source, tags in cells:
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
+    nbformat.write(nb, str(path))
+
+
+def scratch_book(folder: pathlib.Path, parallel: bool = True, flaky: bool = False) -> pathlib.Path:
+    book = folder / "book"
+    (book / "chapters").mkdir(parents=True)
+    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "references.bib", book)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["sphinx"]["config"]["parallel_execution"] = parallel
+    (book / "_config.yml").write_text(yaml.safe_dump(config))
+    chapters = [{"file": "chapters/explorer"}, {"file": "chapters/plain"}]
+    (book / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "index", "chapters": chapters}))
+    (book / "index.md").write_text("# Scratch book\n\nA book to build.\n")
+    first = "print('explorer chapter')"
+    if flaky:  # fails the first time it runs, as a chapter may on a busy machine
+        mark = folder / "ran-once"
+        first = f"import pathlib\nmark = pathlib.Path({str(mark)!r})\nif not mark.exists():\n"
+        first += "    mark.touch()\n    raise RuntimeError('first run')"
+    notebook(book / "chapters" / "explorer.ipynb", (first, []), (EXPLORER, ["explorer"]))
+    notebook(book / "chapters" / "plain.ipynb", ("print(6 * 7)", []))
+    if (ROOT / "node_modules").is_dir():
+        (book / "node_modules").symlink_to(ROOT / "node_modules")
+    return book
+
+
+def build(book: pathlib.Path, succeeds: bool = True) -> str:
+    """Build ``book`` strictly, as ``make book`` does; its log. The build must succeed or fail as told."""
+    result = subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(book), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=book.parent,
+    )
+    log = result.stdout + result.stderr
+    assert (result.returncode == 0) == succeeds, log[-4000:]
+    return log
+
+
+def site_explorer(book: pathlib.Path) -> dict:
+    """The explorer on the built page, with its figures checked to be in the site."""
+    page = book / "_build" / "html" / "chapters" / "explorer.html"
+    markup = page.read_text(encoding="utf-8")
+    assert markup.count('class="explorer"') == 1, "the page has no site explorer"
+    assert "widget-view+json" not in markup
+    data = json.loads(html.unescape(re.search(r'data-explorer="([^"]*)"', markup)[1]))
+    assert [values["slope"] for values in data["values"]] == [-0.5, 0.0, 0.5]
+    assert len(set(data["frames"])) == 3
+    for url in data["frames"]:
+        assert (page.parent / url).resolve().is_file(), url
+    assert "explorers.js" in markup
+    return data
+
+
+def test_a_cold_build_then_one_edited_chapter_then_a_rebuild(tmp_path):
+    book = scratch_book(tmp_path)
+    log = build(book)
+    assert "parallel_execution: executing 2 notebooks" in log
+    before = site_explorer(book)
+    # an author edits one code cell of the explorer chapter: exactly one uncached chapter
+    path = book / "chapters" / "explorer.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[-1].source += "  # an author's comment"
+    nbformat.write(nb, str(path))
+    log = build(book)
+    assert "parallel_execution: executing 1 notebooks" in log, log[-3000:]
+    assert site_explorer(book)["frames"] == before["frames"]  # the same figures, still in the site
+    # nothing changed: both chapters come from the cache, and the site is whole
+    log = build(book)
+    assert "parallel_execution: executing" not in log
+    site_explorer(book)
+
+
+def test_a_serial_build_without_the_side_by_side_executor(tmp_path):
+    book = scratch_book(tmp_path, parallel=False)
+    log = build(book)
+    assert "parallel_execution:" not in log
+    assert "Executing notebook using local CWD" in log or "Executing" in log
+    site_explorer(book)
+
+
+def test_a_chapter_that_fails_once_and_is_executed_again(tmp_path):
+    book = scratch_book(tmp_path, flaky=True)
+    log = build(book)
+    assert "parallel_execution: chapters/explorer.ipynb failed at cell 2: CellExecutionError" in log, log[-3000:]
+    site_explorer(book)
+
+
+def test_an_explorer_cell_that_shows_no_explorer_names_the_chapter_the_cell_and_the_cause(tmp_path):
+    book = scratch_book(tmp_path)
+    notebook(book / "chapters" / "explorer.ipynb", ("print('not an explorer')", ["explorer"]))
+    log = build(book, succeeds=False)
+    assert "chapters/explorer, cell 2 tagged explorer shows no site explorer; it showed: not an explorer" in log, log[
+        -3000:
+    ]

@@ -1,0 +1,187 @@
+"""The site's explorers as the build's kernels draw them (_ext/explorer_kernel.py), and the profile that loads it."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from lib import plots
+from lib.explorers import Choice, Slider, explorer, stops
+
+explorer_kernel = pytest.importorskip("explorer_kernel")  # _ext is on the tests' path (pyproject.toml)
+
+pytestmark = pytest.mark.build
+
+
+def site_data(markup: str) -> dict:
+    return json.loads(html.unescape(re.search(r'data-explorer="([^"]*)"', markup)[1]))
+
+
+def test_every_setting_is_drawn_in_advance_as_a_file(line, tmp_path):
+    shown = explorer(
+        line,
+        figsize=(3, 2),
+        slope=Slider("slope", stops(-1.0, 1.0, 0.5), 0.5),
+        kind=Choice("kind", ("line", "dots"), "dots"),
+    )
+    markup = explorer_kernel.site_html(shown, tmp_path, "..")
+    data = site_data(markup)
+    assert [c["name"] for c in data["controls"]] == ["slope", "kind"]
+    assert data["controls"][0]["texts"] == ["-1.00", "-0.50", "0.00", "0.50", "1.00"]
+    assert len(data["frames"]) == len(data["values"]) == 10
+    for k, slope in enumerate(s for s in (-1.0, -0.5, 0.0, 0.5, 1.0) for _ in ("line", "dots")):
+        assert data["values"][k] == pytest.approx({"value at 1": slope + 1.0, "mean": slope / 2 + 1.0}), k
+        assert data["frames"][k].startswith("../_images/explorers/")
+    assert len(set(data["frames"])) == 10  # every setting draws a different figure
+    for url in data["frames"]:
+        with Image.open(tmp_path / url.rsplit("/", 1)[1]) as image:
+            assert image.format == "WEBP"
+            assert image.size == (240, 160)  # 3 x 2 inches at 80 dpi
+    assert "data:image" not in markup
+    start = int(re.search(r'data-frame="(\d+)"', markup)[1])
+    assert start == 3 * 2 + 1  # slope 0.5, kind "dots"
+    assert json.loads(html.unescape(re.search(r'data-values="([^"]*)"', markup)[1])) == data["values"][start]
+    assert f'<img src="{data["frames"][start]}" width="240" height="160"' in markup
+    assert 'loading="lazy" decoding="async"' in markup
+    assert len(re.findall(r'<input id="explorer-\w+-0" type="range" min="0" max="4" step="1" value="3"', markup)) == 1
+    assert '<option value="1" selected>dots</option>' in markup
+    for ident in re.findall(r'id="([^"]+)"', markup):  # each control has its label
+        assert f'<label for="{ident}">' in markup
+
+
+def test_a_figure_drawn_twice_is_one_file(tmp_path):
+    def flat(fig, a):
+        fig.subplots().plot([0, 1], [0, 0])  # the same picture whatever a is
+
+    data = site_data(explorer_kernel.site_html(explorer(flat, a=Slider("a", (0.0, 1.0, 2.0), 0.0)), tmp_path, "."))
+    assert len(set(data["frames"])) == 1
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_setting_that_fails_fails_the_drawing(tmp_path):
+    def fragile(fig, a):
+        if a > 0.5:
+            raise FloatingPointError("the run blew up")
+        fig.subplots().plot([0, 1], [0, a])
+
+    shown = explorer(fragile, a=Slider("a", (0.0, 1.0), 0.0))  # in a kernel only the setting on show is drawn
+    with pytest.raises(FloatingPointError, match="blew up"):
+        explorer_kernel.site_html(shown, tmp_path, ".")
+
+
+def test_too_many_settings_for_the_site_are_refused(tmp_path):
+    many = Slider("a", tuple(float(k) for k in range(21)), 0.0)
+    shown = explorer(lambda fig, a, b: None, a=many, b=many)
+    with pytest.raises(ValueError, match="441 figures for this explorer, more than 400"):
+        explorer_kernel.site_html(shown, tmp_path, ".")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_pad_maps_its_axes_to_the_picture(line, tmp_path):
+    shown = explorer(
+        line,
+        figsize=(3, 2),
+        pad=("slope", "intercept"),
+        slope=Slider("slope", stops(-1.0, 1.0, 0.5), 0.5),
+        intercept=Slider("intercept", (0.1, 1.0, 10.0), 1.0, log=True),
+    )
+    markup = explorer_kernel.site_html(shown, tmp_path, ".")
+    data = site_data(markup)
+    box = data["pad"]["box"]
+    assert "data-pad" in markup
+    assert 0 < box["left"] < box["right"] < 1
+    assert 0 < box["top"] < box["bottom"] < 1
+    assert box["xlim"] == [-1.0, 2.0]
+    assert box["ylim"] == [-4.0, 4.0]
+    # the axes' edges, found independently in the picture: the frame of the axes is drawn in black
+    start = data["frames"][int(re.search(r'data-frame="(\d+)"', markup)[1])]
+    image = np.asarray(Image.open(tmp_path / start.rsplit("/", 1)[1]).convert("L"))
+    height, width = image.shape
+    row = round((box["top"] + box["bottom"]) / 2 * height)
+    dark = np.flatnonzero(image[row] < 80)
+    for edge in (box["left"], box["right"]):
+        assert np.abs(dark - edge * width).min() <= 1.5, (edge * width, dark)
+    column = round((box["left"] + box["right"]) / 2 * width)
+    dark = np.flatnonzero(image[:, column] < 80)
+    for edge in (box["top"], box["bottom"]):
+        assert np.abs(dark - edge * height).min() <= 1.5, (edge * height, dark)
+
+
+def test_without_a_layout_engine_the_drawing_sets_the_margins(line, tmp_path):
+    def margins(fig, slope, intercept=1.0):
+        fig.subplots_adjust(left=0.25, right=0.9, top=0.8, bottom=0.3)
+        return line(fig, slope, intercept)
+
+    common = {"figsize": (3, 2), "pad": ("slope", "intercept")}
+    controls = {"slope": Slider("slope", (0.0, 1.0), 0.0), "intercept": Slider("intercept", (1.0, 2.0), 1.0)}
+
+    def box(shown):
+        return site_data(explorer_kernel.site_html(shown, tmp_path, "."))["pad"]["box"]
+
+    with matplotlib.rc_context(plots.STYLE):  # the course's style asks for a tight layout by default
+        fixed = box(explorer(margins, layout=None, **common, **controls))
+        tight = box(explorer(margins, **common, **controls))
+    assert [fixed[side] for side in ("left", "right", "top", "bottom")] == pytest.approx([0.25, 0.9, 0.2, 0.7])
+    assert tight["left"] != pytest.approx(0.25)  # the default, tight layout, moves them
+
+
+def test_the_kernel_shows_explorers_the_sites_way_once_registered(line, tmp_path, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shown = explorer(line, figsize=(3, 2), slope=Slider("slope", (0.0, 1.0), 0.0))
+        data, _ = shell.display_formatter.format(shown)
+        assert "application/vnd.jupyter.widget-view+json" in data  # a learner's kernel: the live widget
+        (tmp_path / "chapters").mkdir()
+        monkeypatch.chdir(tmp_path / "chapters")  # a kernel runs in its notebook's folder
+        explorer_kernel.register(shell, str(tmp_path / "store"), str(tmp_path))
+        data, _ = shell.display_formatter.format(shown)
+        assert set(data) == {"text/html", "text/plain"}  # nothing for a widget manager to load
+        frames = site_data(data["text/html"])["frames"]
+        assert all(url.startswith("../_images/explorers/") for url in frames)
+        assert sorted(p.name for p in (tmp_path / "store").iterdir()) == sorted({u.rsplit("/", 1)[1] for u in frames})
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_the_profile_the_build_writes_loads_the_site_explorers(line, tmp_path, monkeypatch):
+    """What the kernels of a build run at start-up, run here in a fresh interpreter."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    import explorer_frames
+
+    monkeypatch.delenv("IPYTHONDIR", raising=False)
+    app = SimpleNamespace(outdir=str(tmp_path / "_build" / "html"), srcdir=str(tmp_path))
+    config = SimpleNamespace(nb_execution_in_temp=False, nb_execution_cache_path="")
+    app.config = config
+    explorer_frames.kernel_profile(app, config)
+    folder = os.environ["IPYTHONDIR"]
+    assert folder == str(tmp_path / "_build" / ".ipython")
+    script = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "from traitlets.config import PyFileConfigLoader\n"
+        f"config = PyFileConfigLoader('ipython_kernel_config.py', {folder + '/profile_default'!r}).load_config()\n"
+        "shell = InteractiveShell.instance()\n"
+        "for line in config.InteractiveShellApp.exec_lines:\n"
+        "    shell.run_cell(line, store_history=False).raise_error()\n"
+        "from lib.explorers import Slider, explorer\n"
+        "shown = explorer(lambda fig, a: fig.subplots().set_title(a) and None, a=Slider('a', (0.0, 1.0), 0.0))\n"
+        "print(sorted(shell.display_formatter.format(shown)[0]))\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parent.parent)}  # for lib
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=environment)
+    assert out.stdout.strip() == "['text/html', 'text/plain']", out.stderr
+    assert len(list((tmp_path / "_build" / ".jupyter_cache" / "explorer-frames").iterdir())) == 2
+    with pytest.raises(Exception, match="own folder"):
+        explorer_frames.kernel_profile(app, SimpleNamespace(nb_execution_in_temp=True, nb_execution_cache_path=""))
