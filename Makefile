@@ -10,7 +10,7 @@ READY := $(VENV)/.ready
 ASSETS := node_modules/.package-lock.json
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lint clean
+.PHONY: book test lint clean upgrade-check
 
 # What the chapters run (requirements.txt, all the Docker image has) and what the build and
 # the tests add (requirements-dev.txt), every package held at its version by constraints.txt.
@@ -39,7 +39,8 @@ lint: $(READY)
 	$(BIN)/ruff check lib tests tools benchmarks _ext
 	$(BIN)/ruff format --check lib tests tools benchmarks _ext
 
-# The unit tests run first, then every chapter under nbval (a cell that raises, or a check
+# The tests that need no built site (markers lib and build, see pyproject.toml) run first,
+# then every chapter under nbval (a cell that raises, or a check
 # cell whose assert fails, is a failed test) on torch's portable CPU kernels and one thread
 # (OTHER_CPU). The strict build that follows executes every chapter not already in its
 # cache on this processor's own kernels and fails on any error, so each chapter's checks
@@ -54,10 +55,29 @@ PARALLEL := -n auto --dist loadscope
 
 test: lint $(READY) $(ASSETS)
 	$(BIN)/python tools/cache_key.py
-	$(BIN)/python -m pytest tests $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL)
+	$(BIN)/python -m pytest tests -m "not site" $(PARALLEL)
 	$(OTHER_CPU) $(BIN)/python -m pytest chapters $(PARALLEL)
 	$(MAKE) --no-print-directory book
-	$(BIN)/python -m pytest $(SITE_TESTS) $(PARALLEL) --no-loadscope-reorder
+	$(BIN)/python -m pytest $(SITE_TESTS) -m site $(PARALLEL) --no-loadscope-reorder
+
+# Upgrades checked, not feared: the newest releases that Jupyter Book 1.x allows of every
+# package the build and the tests use (Sphinx, myst-nb, the themes, matplotlib, ...; torch
+# stays at its tested version), in a venv of their own; the book built with them into
+# _build/upgrade (executed afresh), then the site tests on that site. The versions it ran
+# are listed in _build/upgrade/versions.txt.
+UPGRADE := .venv-upgrade
+UPGRADED_SITE := _build/upgrade/_build/html
+upgrade-check: $(ASSETS)
+	rm -rf $(UPGRADE) _build/upgrade
+	$(PYTHON) -m venv $(UPGRADE)
+	mkdir -p _build/upgrade
+	sed -E -e 's/^jupyter-book==[^ ]*/jupyter-book<2/' -e '/^torch==/!s/^([A-Za-z0-9_.-]+)==[^ ]*/\1/' \
+		requirements.txt requirements-dev.txt > _build/upgrade/requirements.txt
+	$(UPGRADE)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -r _build/upgrade/requirements.txt
+	$(UPGRADE)/bin/python -m pip freeze > _build/upgrade/versions.txt
+	$(UPGRADE)/bin/jupyter-book build . -W -n --keep-going --path-output _build/upgrade
+	COURSE_SITE_DIR=$(UPGRADED_SITE) $(UPGRADE)/bin/python -m pytest $(filter-out tests/test_workflow.py,$(SITE_TESTS)) \
+		-m site $(PARALLEL) --no-loadscope-reorder
 
 clean:
 	rm -rf _build

@@ -1,11 +1,12 @@
 """Typeset every equation when the book is built, so that pages load no MathJax.
 
-Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+Used by the book build: :mod:`page_rewrites` runs its rewrite on every page at the end of
+the build, and its ``setup`` leaves MathJax out of the pages (registered in ``_config.yml``).
 
 Sphinx writes each equation as TeX in an element of class ``math`` (``\\(...\\)`` in a
 ``<span>``, ``\\[...\\]`` or a ``\\begin{...}`` environment in a ``<div>``) and has
 MathJax typeset it in the reader's browser: a megabyte of script and seconds of work
-on a phone before the page settles. At the end of the build this extension hands the
+on a phone before the page settles. At the end of the build this module hands the
 TeX of every page to ``_ext/typeset_maths.js`` (MathJax 3 in Node, npm
 ``mathjax-full``, pinned in ``package.json``) and writes its output into the page in
 place of the TeX:
@@ -31,12 +32,9 @@ import pathlib
 import re
 import subprocess
 
-from offline_assets import extensions_version, node_modules
+from build_inputs import extensions_version
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / "typeset_maths.js"
 INLINE = re.compile(r'(<span class="math notranslate nohighlight">)\\\((.*?)\\\)(</span>)', re.DOTALL)
@@ -101,31 +99,23 @@ def rewrite(page: str, equations, answer: dict, css: str) -> str:
     return page
 
 
-def typeset_site(app: Sphinx, exception) -> None:
-    """Typeset the equations of every HTML page of the build."""
-    if exception is not None or app.builder.format != "html":
-        return
-    outdir = pathlib.Path(app.outdir)
-    pages = []
-    for path in sorted(outdir.rglob("*.html")):
-        text = path.read_text(encoding="utf-8")
-        equations = equations_of(text)
-        if equations:
-            pages.append((path, text, equations))
-    if not pages:
-        return
-    tex_options = (app.config.mathjax3_config or {}).get("tex", {})
-    requests = [[(tex, display) for _, tex, display in equations] for _, _, equations in pages]
-    answer = typeset(requests, tex_options, node_modules(app))
+def typeset_pages(pages: dict, tex_options: dict, modules: pathlib.Path, log, site: pathlib.Path) -> dict:
+    """Typeset the equations of ``pages`` (path -> HTML) in one run; the pages that had equations, rewritten."""
+    found = [(path, text, equations_of(text)) for path, text in pages.items()]
+    found = [(path, text, equations) for path, text, equations in found if equations]
+    if not found:
+        return {}
+    requests = [[(tex, display) for _, tex, display in equations] for _, _, equations in found]
+    answer = typeset(requests, tex_options, modules)
     css = _minified(answer["css"])
-    count = 0
-    for (path, text, equations), result in zip(pages, answer["pages"], strict=True):
+    done, count = {}, 0
+    for (path, text, equations), result in zip(found, answer["pages"], strict=True):
         for index, message in result["errors"]:
-            tex = equations[index][1]
-            logger.warning(f"build_time_maths: {path.relative_to(outdir)}: {message} in TeX {tex!r}")
-        path.write_text(rewrite(text, equations, result, css), encoding="utf-8")
+            log.warning(f"build_time_maths: {path.relative_to(site)}: {message} in TeX {equations[index][1]!r}")
+        done[path] = rewrite(text, equations, result, css)
         count += len(equations) - len(result["errors"])
-    logger.info(f"build_time_maths: typeset {count} equations on {len(pages)} pages")
+    log.info(f"build_time_maths: typeset {count} equations on {len(found)} pages")
+    return done
 
 
 def drop_mathjax(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -145,6 +135,5 @@ def drop_mathjax(app: Sphinx, pagename: str, templatename: str, context: dict, d
 
 def setup(app: Sphinx):
     app.connect("html-page-context", drop_mathjax, priority=900)  # after sphinx.ext.mathjax adds it
-    app.connect("build-finished", typeset_site)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -1,6 +1,6 @@
 """Figures served as lossless WebP, sized, and fetched lazily below the first.
 
-Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+A step of :mod:`page_rewrites`, which runs it on every page at the end of the build.
 
 The figures that code cells draw reach the site as PNG files in ``_images/``. At the
 end of the build every PNG a page shows from there is written again as lossless WebP
@@ -16,9 +16,7 @@ from __future__ import annotations
 import pathlib
 import re
 
-from offline_assets import extensions_version
 from PIL import Image
-from sphinx.application import Sphinx
 
 IMAGES = "_images"
 IMG = re.compile(r"<img\b[^>]*>")
@@ -69,24 +67,7 @@ def rewrite(page: str, page_path: pathlib.Path, site: pathlib.Path, converted: s
     return IMG.sub(replace, page)
 
 
-def compact_site(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    site = pathlib.Path(app.outdir)
-    converted: set[pathlib.Path] = set()
-    for path in site.rglob("*.html"):
-        page = path.read_text(encoding="utf-8")
-        main = page.find("<main")
-        if main < 0:
-            continue
-        new = page[:main] + rewrite(page[main:], path, site, converted)
-        if new != page:
-            path.write_text(new, encoding="utf-8")
-    for png in converted:
-        png.unlink(missing_ok=True)
-
-
-def setup(app: Sphinx):
-    app.connect("build-finished", compact_site)
-    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
-    return {"version": "1.0", "env_version": extensions_version(), **safe}
+def rewrite_page(page: str, page_path: pathlib.Path, site: pathlib.Path, converted: set[pathlib.Path]) -> str:
+    """:func:`rewrite` on the page's main column (the figures of the chapter), the header as it is."""
+    main = page.find("<main")
+    return page if main < 0 else page[:main] + rewrite(page[main:], page_path, site, converted)

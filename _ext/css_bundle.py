@@ -1,6 +1,6 @@
 """One style sheet per page instead of eleven: the page's style sheets joined, in order.
 
-Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+A step of :mod:`page_rewrites`, which runs it on every page at the end of the build.
 
 Sphinx, the two themes and the extensions each link a style sheet, and one of them
 (the theme's ``theme.css``) only imports another: a browser must fetch all of them,
@@ -23,12 +23,6 @@ import pathlib
 import posixpath
 import re
 import urllib.parse
-
-from offline_assets import extensions_version
-from sphinx.application import Sphinx
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
 
 LINK = re.compile(r"[ \t]*<link\b(?=[^>]*\brel=\"stylesheet\")[^>]*>\n?")
 HREF = re.compile(r'\bhref="([^"]+)"')
@@ -79,12 +73,11 @@ def inline(sheet: pathlib.Path, site: pathlib.Path, seen: frozenset[pathlib.Path
     return text
 
 
-def named_icons(site: pathlib.Path) -> set[str]:
-    """Every fa-... name in the site's pages and in the scripts they load."""
+def named_icons(pages: dict) -> set[str]:
+    """Every fa-... name in ``pages`` (path -> HTML) and in the local scripts they load."""
     names: set[str] = set()
     scripts: set[pathlib.Path] = set()
-    for page in site.rglob("*.html"):
-        text = page.read_text(encoding="utf-8")
+    for page, text in pages.items():
         names.update(ICON_NAME.findall(text))
         for src in SCRIPT_SRC.findall(text):
             if _is_local(src):
@@ -150,24 +143,3 @@ def rewrite(
         position = match.end()
     pieces.append(head[position:])
     return "".join(pieces) + page[head_end:]
-
-
-def bundle_site(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    site = pathlib.Path(app.outdir).resolve()
-    written: dict[str, str] = {}
-    used_icons = named_icons(site)
-    for path in site.rglob("*.html"):
-        page = path.read_text(encoding="utf-8")
-        new = rewrite(page, path.resolve(), site, written, used_icons)
-        if new != page:
-            path.write_text(new, encoding="utf-8")
-    if written:
-        logger.info(f"css_bundle: {', '.join(sorted(set(written.values())))}")
-
-
-def setup(app: Sphinx):
-    app.connect("build-finished", bundle_site, priority=950)  # after the theme rewrites pygments.css
-    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
-    return {"version": "1.0", "env_version": extensions_version(), **safe}

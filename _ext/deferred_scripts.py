@@ -1,6 +1,6 @@
 """No script holds up the first paint: the head's scripts deferred, the unused ones left out.
 
-Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+A step of :mod:`page_rewrites`, which runs it on every page at the end of the build.
 
 Sphinx and the themes write a dozen ``<script src>`` into the head of every page, and
 the browser stops building the page at each one until it has fetched and run it. At
@@ -23,11 +23,7 @@ the end of the build this extension rewrites the head of every page:
 
 from __future__ import annotations
 
-import pathlib
 import re
-
-from offline_assets import extensions_version
-from sphinx.application import Sphinx
 
 SCRIPT_SRC = re.compile(r"<script\b(?![^>]*\b(?:defer|async|type=\"module\")\b)([^>]*\bsrc=\"[^\"]+\"[^>]*)>")
 OPTIONS = re.compile(r"<script>(DOCUMENTATION_OPTIONS\.[^<]*)</script>")
@@ -62,21 +58,3 @@ def rewrite(page: str, search_page: bool, search_as_you_type: bool) -> str:
     head = OPTIONS.sub(r'<script type="module">\1</script>', head)
     head = head.replace(AUTO_THEME, SETTLED_THEME)
     return head + rest
-
-
-def defer_site(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    as_you_type = str((app.config.html_theme_options or {}).get("search_as_you_type", False))  # the theme's default
-    site = pathlib.Path(app.outdir)
-    for path in site.rglob("*.html"):
-        page = path.read_text(encoding="utf-8")
-        new = rewrite(page, path == site / "search.html", as_you_type.lower() == "true")
-        if new != page:
-            path.write_text(new, encoding="utf-8")
-
-
-def setup(app: Sphinx):
-    app.connect("build-finished", defer_site)
-    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
-    return {"version": "1.0", "env_version": extensions_version(), **safe}

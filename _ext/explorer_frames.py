@@ -17,7 +17,8 @@ cache, so the cached outputs and their figures go together). Here, as each page 
 written, the figures it names are copied from the store to ``_images/explorers/``; at the
 end of the build those no page names any more are deleted. A cell tagged ``explorer``
 whose output is not the site's explorer fails the build, naming the chapter, the cell
-and what the cell printed instead. ``_ext/static/explorers.js`` and ``explorers.css``
+and what the cell printed instead. Before each explorer the page says, once in
+:data:`LIVE_EXPLORER`, what the site's version is. ``_ext/static/explorers.js`` and ``explorers.css``
 (deferred, only on pages with an explorer) swap the figures as the controls move.
 """
 
@@ -28,10 +29,10 @@ import pathlib
 import re
 import shutil
 
+from build_inputs import extensions_version
 from docutils import nodes
 from explorer_kernel import URL as FOLDER
 from lazy_animations import pruner
-from offline_assets import extensions_version
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
@@ -39,6 +40,14 @@ HERE = pathlib.Path(__file__).resolve().parent
 SCRIPT, STYLE = "explorers.js", "explorers.css"  # in _ext/static, served from _static
 FIGURE = re.compile(re.escape(FOLDER) + r"/([0-9a-f]{16}\.webp)")
 EXPLORER_TAG = "tag_explorer"
+LIVE_EXPLORER = (
+    "A live explorer",
+    "Move the controls below and the figure redraws. On this page each slider stops at "
+    "the settings whose figures were drawn when the site was built; open the chapter in "
+    "Google Colab (the rocket button at the top of the page) or in JupyterLab from the "
+    "course's Docker image, run it, and the same explorer takes any value in between.",
+)
+"""Title and text of the note put before every explorer on the site: written once, here."""
 
 
 def execution_cache(app: Sphinx) -> pathlib.Path:
@@ -103,6 +112,17 @@ def copy_figures(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                 shutil.copyfile(store / name, target / name)
 
 
+def live_explorer_notes(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Put the shared :data:`LIVE_EXPLORER` note before each code cell tagged ``explorer``."""
+    title, text = LIVE_EXPLORER
+    for cell in list(doctree.findall(nodes.container)):
+        if cell.get("nb_element") == "cell_code" and EXPLORER_TAG in cell.get("classes", []):
+            note = nodes.admonition("", classes=["tip", "live-explorer"])
+            note += nodes.title(title, title)
+            note += nodes.paragraph(text, text)
+            cell.parent.insert(cell.parent.index(cell), note)
+
+
 def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     if 'class="explorer"' in (context.get("body") or ""):
         app.add_js_file(SCRIPT, loading_method="defer")
@@ -112,6 +132,7 @@ def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict, doc
 def setup(app: Sphinx):
     app.connect("config-inited", kernel_profile)
     app.connect("doctree-resolved", copy_figures)
+    app.connect("doctree-resolved", live_explorer_notes)
     app.connect("html-page-context", add_assets)
     app.connect("build-finished", pruner(FOLDER))
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,19 +1,19 @@
 """The theme's icons drawn into the pages as SVG, in place of its Font Awesome script.
 
-Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+A step of :mod:`page_rewrites`, which runs it on every page at the end of the build.
 
 pydata-sphinx-theme loads Font Awesome's ``fontawesome.js`` (1.5 MB, every icon
 Font Awesome has) on every page, and that script replaces each
 ``<i class="fa-solid fa-...">`` of the page with an ``<svg>`` of the icon after the
 page has loaded: on a phone, two seconds of script for the twenty icons of the
-header and sidebar. At the end of the build this extension does the same
-replacement once, in the HTML files: each icon element of a page becomes the
-``<svg>`` Font Awesome would have drawn (the outline is read from the theme's own
-``fontawesome.js``, so it is the icon of the theme's Font Awesome version), with
-the element's classes and attributes, hidden from screen readers as Font Awesome
-hides it; and the page no longer loads ``fontawesome.js``. An icon that a script
-adds later still shows: the theme's style sheet draws it with the Font Awesome
-web font.
+header and sidebar. This step does the same replacement once, in the HTML files: each
+icon element of a page becomes the ``<svg>`` Font Awesome would have drawn, read from
+the icon's own SVG file in the npm package ``@fortawesome/fontawesome-free``
+(``svgs/<style>/<name>.svg``; pinned in ``package.json`` at the Font Awesome version the
+theme bundles, which ``tests/test_extensions.py`` checks), with the element's classes
+and attributes, hidden from screen readers as Font Awesome hides it; and the page no
+longer loads ``fontawesome.js``. An icon that a script adds later still shows: the
+theme's style sheet draws it with the Font Awesome web font.
 """
 
 from __future__ import annotations
@@ -23,37 +23,29 @@ import html
 import pathlib
 import re
 
-from offline_assets import extensions_version
-from sphinx.application import Sphinx
-from sphinx.util import logging
-
-logger = logging.getLogger(__name__)
-
 SCRIPT_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 ICON = re.compile(r'<(i|span) class="([^"]*\bfa-[^"]*)"([^>]*)>\s*</\1>')
-# In fontawesome.js each style's icons are one object literal, {name: [width, height,
-# [aliases], "unicode", "path"], ...}, handed to a call d("fas", p) that names the style.
-PACK = re.compile(r'var p=\{(.*?)\};.*?d\("(fa[brs])",p\)', re.DOTALL)
-ENTRY = re.compile(r'(?:"([\w-]+)"|([\w-]+)):\[(\d+),(\d+),\[([^\]]*)\],"[^"]*","([^"]+)"\]')
+FOLDERS = {"fas": "solid", "far": "regular", "fab": "brands"}  # Font Awesome's style prefix -> its SVG folder
+VIEW_BOX = re.compile(r'viewBox="0 0 (\d+) (\d+)"')
+OUTLINE = re.compile(r'<path d="([^"]+)"')
 STYLES = {"fa-solid": "fas", "fas": "fas", "fa-regular": "far", "far": "far", "fa-brands": "fab", "fab": "fab"}
 NOT_NAMES = {"fa-lg", "fa-xs", "fa-sm", "fa-fw", "fa-2x", "fa-3x", "fa-spin", "fa-pulse", "fa-flip-horizontal"}
 
 
-def theme_script() -> pathlib.Path:
-    import pydata_sphinx_theme
-
-    theme = pathlib.Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
-    return theme / "static" / "scripts" / "fontawesome.js"
+def package(modules: pathlib.Path) -> pathlib.Path:
+    return modules / "@fortawesome" / "fontawesome-free"
 
 
 @functools.cache
-def icons(script: pathlib.Path) -> dict[tuple[str, str], tuple[int, int, str]]:
-    """(style, name) -> (width, height, path) for every icon in Font Awesome's script."""
+def icons(modules: pathlib.Path) -> dict[tuple[str, str], tuple[int, int, str]]:
+    """(style, name) -> (width, height, path) for every icon of the package in ``modules``."""
     found = {}
-    for body, style in PACK.findall(script.read_text(encoding="utf-8")):
-        for quoted, bare, width, height, aliases, path in ENTRY.findall(body):
-            for name in [quoted or bare, *re.findall(r'"([\w-]+)"', aliases)]:
-                found[(style, name)] = (int(width), int(height), path)
+    for style, folder in FOLDERS.items():
+        for path in sorted((package(modules) / "svgs" / folder).glob("*.svg")):
+            text = path.read_text(encoding="utf-8")
+            box, outline = VIEW_BOX.search(text), OUTLINE.search(text)
+            if box and outline:
+                found[(style, path.stem)] = (int(box[1]), int(box[2]), outline[1])
     return found
 
 
@@ -85,23 +77,3 @@ def rewrite(page: str, table: dict, unknown: set[str]) -> str:
         return drawn
 
     return SCRIPT_TAG.sub("", ICON.sub(replace, page))
-
-
-def draw_icons(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    table = icons(theme_script())
-    unknown: set[str] = set()
-    for path in pathlib.Path(app.outdir).rglob("*.html"):
-        page = path.read_text(encoding="utf-8")
-        new = rewrite(page, table, unknown)
-        if new != page:
-            path.write_text(new, encoding="utf-8")
-    for classes in sorted(unknown):
-        logger.warning(f"inline_icons: no Font Awesome icon for class={classes!r}; the web font draws it")
-
-
-def setup(app: Sphinx):
-    app.connect("build-finished", draw_icons)
-    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
-    return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -32,8 +32,8 @@ import pathlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+from build_inputs import extensions_version
 from docutils import nodes
-from offline_assets import extensions_version
 from PIL import Image
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError

@@ -8,16 +8,10 @@ and the JavaScript console) found in markup that no chapter writes itself:
   animation) gets as ``alt`` text the caption paragraph that follows the cell
   (the chapters' convention), unless the cell already gives one;
 * an animation's frame slider gets a label;
-* ``_ext/static/widget-support.js``, loaded before the ipywidgets manager, names
-  rendered widget sliders and plots, and gives MathJax 3 the MathJax 2 call the
-  widget manager uses to typeset labels;
 * ``_ext/templates/`` overrides two theme buttons whose names did not contain their
   visible text;
-* a code cell tagged ``explorer`` (an ipywidgets explorer) gets, on the site, the one
-  shared note of :data:`LIVE_EXPLORER` before it: the controls need a kernel;
-* every page gets a ``<meta name="description">`` made from its first paragraph, and
-  the site an icon (``_ext/static/favicon.svg``), so browsers ask for no missing
-  ``favicon.ico``;
+* the site gets an icon (``_ext/static/favicon.svg``), so browsers ask for no missing
+  ``favicon.ico`` (each page's description comes from sphinxext-opengraph);
 * the toggle of a hidden cell loses an ``aria-label`` that did not contain its
   visible text;
 * bibliography entries get the ``listitem`` role their ``list`` needs, and the
@@ -35,29 +29,16 @@ import html
 import pathlib
 import re
 
+from build_inputs import extensions_version
 from docutils import nodes
-from offline_assets import extensions_version
 from sphinx.application import Sphinx
 
 HERE = pathlib.Path(__file__).resolve().parent
-WIDGET_SUPPORT = "widget-support.js"  # in _ext/static, served from _static
 STYLE_SHEET = "page-fixes.css"
 DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 ANIMATION_IMAGE = re.compile(r'<img id="(_anim_img\w+)"(?![^>]*\balt=)')
 ANIMATION_SLIDER = re.compile(r'<input id="(_anim_slider\w+)"(?![^>]*\baria-label=)')
 MAX_ALT = 300  # characters
-EXPLORER_TAG = "tag_explorer"
-LIVE_EXPLORER = (
-    "A live explorer",
-    "Move the controls below and the figure redraws. On this page each slider stops at "
-    "the settings whose figures were drawn when the site was built; open the chapter in "
-    "Google Colab (the rocket button at the top of the page) or in JupyterLab from the "
-    "course's Docker image, run it, and the same explorer takes any value in between.",
-)
-"""Title and text of the note put before every explorer on the site: written once, here."""
-
-
-MAX_DESCRIPTION = 155  # characters, about what search results show
 
 
 def configure(app: Sphinx, config) -> None:
@@ -65,8 +46,6 @@ def configure(app: Sphinx, config) -> None:
     config.templates_path = [str(HERE / "templates"), *config.templates_path]
     config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     config.html_context = {"default_mode": "auto", **(config.html_context or {})}
-    # before the widget manager, on the pages that show widgets
-    config.nb_ipywidgets_js = {WIDGET_SUPPORT: {}, **config.nb_ipywidgets_js}
 
 
 def _ancestors(node: nodes.Node):
@@ -117,17 +96,6 @@ def name_outputs(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             raw.replace_self(nodes.raw(new, new, format="html", classes=raw.get("classes", [])))
 
 
-def live_explorer_notes(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Put the shared :data:`LIVE_EXPLORER` note before each code cell tagged ``explorer``."""
-    title, text = LIVE_EXPLORER
-    for cell in list(doctree.findall(nodes.container)):
-        if cell.get("nb_element") == "cell_code" and EXPLORER_TAG in cell.get("classes", []):
-            note = nodes.admonition("", classes=["tip", "live-explorer"])
-            note += nodes.title(title, title)
-            note += nodes.paragraph(text, text)
-            cell.parent.insert(cell.parent.index(cell), note)
-
-
 def math_in_citations(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Typeset the $...$ that BibTeX titles carry (the bibliography shows them as text)."""
     for citation in doctree.findall(nodes.citation):
@@ -141,31 +109,10 @@ def math_in_citations(app: Sphinx, doctree: nodes.document, docname: str) -> Non
                 position = match.end()
             pieces.append(nodes.Text(text[position:]))
             text.parent.replace(text, [piece for piece in pieces if not isinstance(piece, nodes.Text) or piece])
-            # the page now has equations: Sphinx loads MathJax only on pages that had some when read
-            app.env.get_domain("math").data["has_equations"][docname] = True
-
-
-def description(doctree) -> str | None:
-    """The page's first paragraph of prose, cut at a word to at most MAX_DESCRIPTION characters."""
-    if doctree is None:
-        return None
-    for paragraph in doctree.findall(nodes.paragraph):
-        if any(isinstance(up, (nodes.admonition, nodes.container, nodes.citation)) for up in _ancestors(paragraph)):
-            continue
-        text = " ".join(paragraph.astext().split())
-        if len(text) < 40:
-            continue
-        if len(text) > MAX_DESCRIPTION:
-            text = text[: MAX_DESCRIPTION - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-        return text
-    return None
 
 
 def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Write each script once; fix roles and names in the page body; describe the page."""
-    if (text := description(doctree)) is not None:
-        meta = f'<meta name="description" content="{html.escape(text, quote=True)}">\n'
-        context["metatags"] = context.get("metatags", "") + meta
+    """Write each script once; fix roles and names in the page body."""
     scripts = context.get("script_files")
     if scripts:
         seen, unique = set(), []
@@ -185,10 +132,9 @@ def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctr
 
 
 def setup(app: Sphinx):
-    app.connect("config-inited", configure, priority=910)  # after offline_assets sets the widget scripts
+    app.connect("config-inited", configure)
     app.connect("doctree-resolved", name_outputs)
     app.connect("doctree-resolved", math_in_citations)
-    app.connect("doctree-resolved", live_explorer_notes)
     app.add_css_file(STYLE_SHEET)
     app.connect("html-page-context", fix_page, priority=900)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}

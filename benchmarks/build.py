@@ -37,7 +37,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.site import toc_pages  # noqa: E402
+from tests.site_tools import toc_pages  # noqa: E402
 
 GOALS = {"cold build": 180, "warm rebuild": 20, "one chapter touched": 30, "make test": 600, "cold build, serial": 180}
 LINKED = (".venv", "node_modules")

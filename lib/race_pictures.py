@@ -5,8 +5,9 @@ Defined in chapter 10, *Adaptive methods*:
 * :func:`plot` and :func:`animate` — the paths on the contour plots, still or animated,
   one panel per surface, side by side;
 * :func:`plot_values` — each contender's ``f(x_k) − f*`` against the step ``k``;
-* :func:`explorer` — an ``ipywidgets`` picker for the surface, the optimizers and their
-  hyper-parameters (needs a live kernel; the chapter shows :func:`animate` beside it).
+* :func:`explorer` — an explorer (:mod:`lib.explorers`) of the surface, the line-up of
+  optimizers and their hyper-parameters: live in a kernel, and on the site over the
+  settings its controls list.
 """
 
 from __future__ import annotations

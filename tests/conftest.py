@@ -1,4 +1,8 @@
-"""Shared fixtures: the repository root, its configuration files, and a drawing for explorers."""
+"""Shared fixtures: the repository root, its configuration files, a drawing for explorers,
+the built site served as GitHub Pages serves it (``base_url``) and Chromium (``browser``).
+
+Each test module is marked by what it needs (``lib``, ``build``, ``site``; see
+``pyproject.toml``): ``pytest -m lib`` runs the tests that need only the Python packages."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import pathlib
 import numpy as np
 import pytest
 import yaml
+
+from tests.site_tools import AXE, CHROMIUM_ARGS, SITE, chromium, serve, unavailable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -39,3 +45,36 @@ def draw_line(fig, slope, intercept=1.0, kind="line"):
 def line():
     """An explorer's drawing function: a line on fixed axes, and the closed forms of its numbers."""
     return draw_line
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items):
+    """A test module that does not say what it needs (``pytestmark``) needs only the Python packages."""
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in ("build", "site")):
+            item.add_marker(pytest.mark.lib)
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    if not (SITE / "index.html").is_file():
+        unavailable(f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)")
+    with serve(SITE) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium()
+    if executable is None:
+        unavailable("Chromium not found: install it with `apt-get install chromium` (or set COURSE_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright not installed: `pip install -r requirements.txt`")
+    if not AXE.is_file():
+        unavailable(f"{AXE} missing: run `npm ci`")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

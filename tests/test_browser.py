@@ -28,59 +28,14 @@ import urllib.parse
 import pytest
 import yaml
 
-from benchmarks.site import book_dir, chromium, serve, site_dir, toc_pages
+from tests.site_tools import AXE, SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, book_dir, toc_pages
+
+pytestmark = pytest.mark.site
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SITE = site_dir()
 BOOK = book_dir()
 SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots")
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = toc_pages()
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-TIMEOUT_MS = 20_000
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-# The theme makes every scrollable box a tab stop (tabIndex 0) and every other one not
-# (-1), 300 ms after the page last changed: true once it has caught up.
-TAB_STOPS_SET_JS = """() => [...document.querySelectorAll(
-  'pre, .nboutput > .output_area, .cell_output > .output, .jp-RenderedHTMLCommon, .pst-scrollable-table-container'
-)].every(e => e.tabIndex === (e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight ? 0 : -1))"""
-
-
-def _unavailable(reason: str):
-    """Skip locally; under CI a missing prerequisite is a failure."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-# ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    if not (SITE / "index.html").is_file():
-        _unavailable(f"no built site in {SITE}: run `make book` (or set COURSE_SITE_DIR)")
-    with serve(SITE) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    if executable is None:
-        _unavailable("Chromium not found: install it with `apt-get install chromium` (or set COURSE_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright not installed: `pip install -r requirements.txt`")
-    if not AXE.is_file():
-        _unavailable(f"{AXE} missing: run `npm ci`")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclasses.dataclass
@@ -95,7 +50,6 @@ class PageReport:
     lazy: dict = dataclasses.field(default_factory=dict)
     early_requests: list[str] = dataclasses.field(default_factory=list)
     animations: list[dict] = dataclasses.field(default_factory=list)
-    widgets: list[dict] = dataclasses.field(default_factory=list)
     solutions: list[dict] = dataclasses.field(default_factory=list)
     colab_links: list[str] = dataclasses.field(default_factory=list)
     violations: list[dict] = dataclasses.field(default_factory=list)
@@ -140,38 +94,16 @@ MATH_JS = r"""() => {
   };
 }"""
 
-# What the page fetched before the reader scrolled: the widget manager and the animation
-# frames are for later, unless their widget or animation is already near the screen.
+# What the page fetched before the reader scrolled: the animation frames are for later,
+# unless their animation is already near the screen.
 LAZY_JS = """() => {
   const screens = (element) => element.getBoundingClientRect().top / innerHeight;
-  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
   const animations = [...document.querySelectorAll('.animation[data-frames]')];
   return {
-    widgets_far: views.length > 0 && views.every((view) => screens(view.parentElement) > 2.5),
     animations_far: animations.filter((animation) => screens(animation) > 2.5).map((animation) =>
       JSON.parse(animation.dataset.frames).slice(1)),
   };
 }"""
-
-SCROLL_TO_A_WIDGET_JS = """() => {
-  const view = document.querySelector('script[type="application/vnd.jupyter.widget-view+json"]');
-  if (view) view.parentElement.scrollIntoView();
-}"""
-
-WIDGETS_JS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-.map(s => {
-  const view = s.previousElementSibling;
-  const rendered = view && view.classList.contains('widget-subarea') ? view : null;
-  return {
-    model: JSON.parse(s.textContent).model_id,
-    rendered: !!rendered && rendered.querySelectorAll('.jupyter-widgets, .widget-output, .lm-Widget').length > 0,
-    errors: rendered ? rendered.querySelectorAll('.jupyter-widgets-error, .widget-error').length : 0,
-  };
-})"""
-
-WIDGETS_SETTLED_JS = """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
-  .every(s => s.previousElementSibling && s.previousElementSibling.classList.contains('widget-subarea')
-              && s.previousElementSibling.children.length > 0)"""
 
 
 def _load_page(browser, base_url: str, page_name: str) -> PageReport:
@@ -209,17 +141,9 @@ def _load_page(browser, base_url: str, page_name: str) -> PageReport:
     page.wait_for_load_state("networkidle")
     report.early_requests = list(requested)
     report.lazy = page.evaluate(LAZY_JS)
-    page.evaluate(SCROLL_TO_A_WIDGET_JS)  # the widget manager loads when a widget nears the screen
-    try:
-        page.wait_for_function(WIDGETS_SETTLED_JS, timeout=TIMEOUT_MS)
-    except Exception:  # the widget test reports what did not render
-        pass
-    page.evaluate("() => window.scrollTo(0, 0)")
-    page.wait_for_load_state("networkidle")
     page.wait_for_function(TAB_STOPS_SET_JS, timeout=TIMEOUT_MS)
 
     report.math = page.evaluate(MATH_JS)
-    report.widgets = page.evaluate(WIDGETS_JS)
     page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     report.violations = [
@@ -320,12 +244,10 @@ def test_every_equation_is_typeset(reports, page_name):
 
 
 @pytest.mark.parametrize("page_name", PAGES)
-def test_widget_manager_and_frames_wait_for_the_reader(reports, page_name):
-    """Before any scroll, no widget manager for widgets far down, no frames of far animations."""
+def test_frames_wait_for_the_reader(reports, page_name):
+    """Before any scroll, no frames of animations far down the page."""
     report = reports(page_name)
     early = " ".join(report.early_requests)
-    if report.lazy["widgets_far"]:
-        assert "embed.js" not in early, f"{report.url} loaded the widget manager before a widget was near"
     for frames in report.lazy["animations_far"]:
         fetched = [frame for frame in frames if frame.rsplit("/", 1)[-1] in early]
         assert not fetched, f"{report.url} fetched {len(fetched)} frames of an animation far below the screen"
@@ -338,17 +260,6 @@ def test_every_animation_plays(reports, page_name):
     assert len(report.animations) == expected
     stuck = [animation["id"] for animation in report.animations if not animation["frame_changed"]]
     assert not stuck, f"{report.url}: clicking Play did not change the frame of {stuck}"
-
-
-@pytest.mark.parametrize("page_name", PAGES)
-def test_every_widget_view_renders(reports, page_name):
-    report = reports(page_name)
-    expected = (
-        (SITE / f"{page_name}.html").read_text(encoding="utf-8").count("application/vnd.jupyter.widget-view+json")
-    )
-    assert len(report.widgets) == expected
-    broken = [widget["model"] for widget in report.widgets if not widget["rendered"] or widget["errors"]]
-    assert not broken, f"{report.url}: widget views not rendered: {broken}"
 
 
 @pytest.mark.parametrize("page_name", PAGES)

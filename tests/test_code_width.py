@@ -27,11 +27,9 @@ import re
 import nbformat
 import pytest
 
-from benchmarks.site import book_dir, toc_pages
-from tests.test_browser import TAB_STOPS_SET_JS
+from tests.site_tools import TAB_STOPS_SET_JS, book_dir, toc_pages
 
-# The static server (`base_url`) and Chromium (`browser`) fixtures of the browser tests.
-pytest_plugins = ["tests.test_browser"]
+pytestmark = pytest.mark.site
 
 BOOK = book_dir()
 PAGES = toc_pages()

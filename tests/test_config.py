@@ -37,6 +37,8 @@ def fake_root(tmp_path, monkeypatch):
     (tmp_path / "constraints.txt").write_text("ipykernel==7.4.0\n")
     (tmp_path / "_ext").mkdir()
     (tmp_path / "_ext" / "parallel_execution.py").write_text("THREADS = 1\n")
+    (tmp_path / "_ext" / "explorer_kernel.py").write_text("QUALITY = 85\n")
+    (tmp_path / "_ext" / "explorer_frames.py").write_text("NOTE = 'a'\n")
     (tmp_path / "_build" / ".jupyter_cache").mkdir(parents=True)
     monkeypatch.setattr(cache_key, "ROOT", tmp_path)
     monkeypatch.setattr(cache_key, "CACHE", tmp_path / "_build" / ".jupyter_cache")
@@ -71,6 +73,12 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     assert cache_key.refresh() is True
     assert not cache.exists()
     cache.mkdir()
+    (fake_root / "_ext" / "explorer_kernel.py").write_text("QUALITY = 90\n")  # how kernels draw explorers
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    (fake_root / "_ext" / "explorer_frames.py").write_text("NOTE = 'b'\n")  # the Sphinx side: no re-execution
+    assert cache_key.refresh() is False
     (fake_root / "lib" / "new_module.py").write_text("")
     assert cache_key.refresh() is True
 
@@ -88,3 +96,18 @@ def test_lib_lists_every_module(root):
     assert sorted(lib.__all__) == modules
     for name in modules:
         assert importlib.import_module(f"lib.{name}").__doc__, f"lib.{name} has no docstring"
+
+
+def test_make_test_runs_every_site_test_module_after_the_build(root):
+    """A module marked ``site`` runs only in make test's last stage, which lists its modules."""
+    import re
+
+    makefile = (root / "Makefile").read_text()
+    listed = set(re.search(r"^SITE_TESTS := (.*)$", makefile, re.MULTILINE)[1].split())
+    marked = {
+        f"tests/{path.name}"
+        for path in (root / "tests").glob("test_*.py")
+        if re.search(r"^pytestmark = pytest\.mark\.site$", path.read_text(), re.MULTILINE)
+    }
+    assert marked == listed
+    assert '-m "not site"' in makefile

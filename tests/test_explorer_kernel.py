@@ -161,13 +161,14 @@ def test_the_profile_the_build_writes_loads_the_site_explorers(line, tmp_path, m
 
     import explorer_frames
 
-    monkeypatch.delenv("IPYTHONDIR", raising=False)
+    monkeypatch.setenv("IPYTHONDIR", "")  # kernel_profile sets it for the build's kernels: undone after the test
     app = SimpleNamespace(outdir=str(tmp_path / "_build" / "html"), srcdir=str(tmp_path))
     config = SimpleNamespace(nb_execution_in_temp=False, nb_execution_cache_path="")
     app.config = config
     explorer_frames.kernel_profile(app, config)
     folder = os.environ["IPYTHONDIR"]
     assert folder == str(tmp_path / "_build" / ".ipython")
+    monkeypatch.setenv("IPYTHONDIR", folder)
     script = (
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "from traitlets.config import PyFileConfigLoader\n"

@@ -4,7 +4,7 @@ and SEO must score 100.
 These are the scores that do not vary from run to run; performance, which does, is
 measured by ``python benchmarks/site.py --lighthouse``. The site is served by the
 ``base_url`` fixture of ``tests/test_browser.py`` (gzip, 127.0.0.1, GitHub Pages'
-subpath), and every page is audited once, in one Chromium (``benchmarks/lighthouse.mjs``). Without Chromium or
+subpath), and every page is audited once, in one Chromium (``tests/lighthouse.mjs``). Without Chromium or
 ``npm ci`` the tests skip, except under CI (``$CI`` set), where they fail.
 """
 
@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.site import LIGHTHOUSE, chromium, lighthouse, toc_pages
-from tests.test_browser import _unavailable
+from tests.site_tools import LIGHTHOUSE, chromium, lighthouse, toc_pages, unavailable
 
-# The static server fixture (`base_url`) of the browser tests.
-pytest_plugins = ["tests.test_browser"]
+pytestmark = pytest.mark.site
 
 PAGES = toc_pages()
 STABLE = ("accessibility", "best-practices", "seo")
@@ -26,7 +24,7 @@ STABLE = ("accessibility", "best-practices", "seo")
 def audits(base_url) -> dict[str, dict]:
     """Each page's Lighthouse summary, by page name."""
     if chromium() is None or not LIGHTHOUSE.is_file():
-        _unavailable("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
+        unavailable("Lighthouse needs Chromium and `npm ci` (node_modules/lighthouse)")
     results = lighthouse([f"{base_url}{page}.html" for page in PAGES], "mobile", STABLE)
     return dict(zip(PAGES, results, strict=True))
 

