@@ -5,13 +5,13 @@ Used by the book build (registered in ``_config.yml`` under ``sphinx: local_exte
 A kernel knows it is drawing for the site because the build gives it an IPython profile
 of its own: when the configuration is read, this extension writes
 ``_build/.ipython/profile_default/ipython_kernel_config.py``, whose start-up lines load
-:mod:`explorer_kernel`, and points ``IPYTHONDIR`` of the build's process at it. Every
+:mod:`site_kernel`, and points ``IPYTHONDIR`` of the build's process at it. Every
 kernel started during the build inherits it, whoever starts it: the side-by-side
 executor (:mod:`parallel_execution`), myst-nb for a single edited chapter or a retry,
 or a serial build without the side-by-side executor. A learner's kernel, or nbval's,
 never sees that profile and shows the live ``ipywidgets`` explorer.
 
-:mod:`explorer_kernel` saves each explorer's figures, named by their content, in a store
+:mod:`site_kernel` saves each explorer's figures, named by their content, in a store
 inside the execution cache (``_build/.jupyter_cache/explorer-frames``: cleared with the
 cache, so the cached outputs and their figures go together). Here, as each page is
 written, the figures it names are copied from the store to ``_images/explorers/``; at the
@@ -31,8 +31,8 @@ import shutil
 
 from build_inputs import extensions_version
 from docutils import nodes
-from explorer_kernel import URL as FOLDER
 from lazy_animations import pruner
+from site_kernel import URL as FOLDER
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
@@ -68,7 +68,7 @@ def kernel_profile(app: Sphinx, config) -> None:
     profile.mkdir(parents=True, exist_ok=True)
     lines = [
         f"__import__('sys').path.append({str(HERE)!r})",
-        f"__import__('explorer_kernel').register(get_ipython(), {str(frame_store(app))!r}, {str(app.srcdir)!r})",
+        f"__import__('site_kernel').register(get_ipython(), {str(frame_store(app))!r}, {str(app.srcdir)!r})",
     ]
     text = f"c.InteractiveShellApp.exec_lines = {lines!r}\n"
     config_file = profile / "ipython_kernel_config.py"

@@ -67,7 +67,8 @@ def scratch_book(folder: pathlib.Path, parallel: bool = True, flaky: bool = Fals
         first = f"import pathlib\nmark = pathlib.Path({str(mark)!r})\nif not mark.exists():\n"
         first += "    mark.touch()\n    raise RuntimeError('first run')"
     notebook(book / "chapters" / "explorer.ipynb", (first, []), (EXPLORER, ["explorer"]))
-    notebook(book / "chapters" / "plain.ipynb", ("print(6 * 7)", []))
+    progress = "from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='steps'):\n    pass\nprint(6 * 7)"
+    notebook(book / "chapters" / "plain.ipynb", (progress, []))
     if (ROOT / "node_modules").is_dir():
         (book / "node_modules").symlink_to(ROOT / "node_modules")
     return book
@@ -99,6 +100,9 @@ def site_explorer(book: pathlib.Path) -> dict:
     for url in data["frames"]:
         assert (page.parent / url).resolve().is_file(), url
     assert "explorers.js" in markup
+    plain = (page.parent / "plain.html").read_text(encoding="utf-8")
+    assert re.search(r"steps: 100%\|[^<]*\| 3/3 \[", plain), "the progress bar's last line is not on the page"
+    assert "widget-view+json" not in plain
     return data
 
 

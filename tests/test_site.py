@@ -307,7 +307,7 @@ def test_icons_and_figures_are_drawn_compactly(page):
 
 
 def test_no_page_needs_a_widget_manager_and_a_progress_bar_shows_its_last_line():
-    """Explorers are drawn for the site at build time; a widget's text stands in for any other widget."""
+    """Explorers are drawn for the site at build time; a progress bar is its last line of text."""
     for path in _all_html():
         text = path.read_text(encoding="utf-8")
         assert "application/vnd.jupyter.widget-view+json" not in text, f"{path.name} shows a widget view"

@@ -20,7 +20,7 @@ def current_key() -> str:
     digest = hashlib.sha256()
     pinned = [ROOT / name for name in ("requirements.txt", "requirements-dev.txt", "constraints.txt")]
     # the kernels' environment, and how they draw the site's explorers
-    pinned += [ROOT / "_ext" / name for name in ("parallel_execution.py", "explorer_kernel.py")]
+    pinned += [ROOT / "_ext" / name for name in ("parallel_execution.py", "site_kernel.py")]
     for path in [*pinned, *sorted((ROOT / "lib").rglob("*.py"))]:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())

@@ -1,4 +1,4 @@
-"""The site's explorers as the build's kernels draw them (_ext/explorer_kernel.py), and the profile that loads it."""
+"""The site's explorers as the build's kernels draw them (_ext/site_kernel.py), and the profile that loads it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PIL import Image
 from lib import plots
 from lib.explorers import Choice, Slider, explorer, stops
 
-explorer_kernel = pytest.importorskip("explorer_kernel")  # _ext is on the tests' path (pyproject.toml)
+site_kernel = pytest.importorskip("site_kernel")  # _ext is on the tests' path (pyproject.toml)
 
 pytestmark = pytest.mark.build
 
@@ -30,7 +30,7 @@ def test_every_setting_is_drawn_in_advance_as_a_file(line, tmp_path):
         slope=Slider("slope", stops(-1.0, 1.0, 0.5), 0.5),
         kind=Choice("kind", ("line", "dots"), "dots"),
     )
-    markup = explorer_kernel.site_html(shown, tmp_path, "..")
+    markup = site_kernel.site_html(shown, tmp_path, "..")
     data = site_data(markup)
     assert [c["name"] for c in data["controls"]] == ["slope", "kind"]
     assert data["controls"][0]["texts"] == ["-1.00", "-0.50", "0.00", "0.50", "1.00"]
@@ -59,7 +59,7 @@ def test_a_figure_drawn_twice_is_one_file(tmp_path):
     def flat(fig, a):
         fig.subplots().plot([0, 1], [0, 0])  # the same picture whatever a is
 
-    data = site_data(explorer_kernel.site_html(explorer(flat, a=Slider("a", (0.0, 1.0, 2.0), 0.0)), tmp_path, "."))
+    data = site_data(site_kernel.site_html(explorer(flat, a=Slider("a", (0.0, 1.0, 2.0), 0.0)), tmp_path, "."))
     assert len(set(data["frames"])) == 1
     assert len(list(tmp_path.iterdir())) == 1
 
@@ -72,14 +72,14 @@ def test_a_setting_that_fails_fails_the_drawing(tmp_path):
 
     shown = explorer(fragile, a=Slider("a", (0.0, 1.0), 0.0))  # in a kernel only the setting on show is drawn
     with pytest.raises(FloatingPointError, match="blew up"):
-        explorer_kernel.site_html(shown, tmp_path, ".")
+        site_kernel.site_html(shown, tmp_path, ".")
 
 
 def test_too_many_settings_for_the_site_are_refused(tmp_path):
     many = Slider("a", tuple(float(k) for k in range(21)), 0.0)
     shown = explorer(lambda fig, a, b: None, a=many, b=many)
     with pytest.raises(ValueError, match="441 figures for this explorer, more than 400"):
-        explorer_kernel.site_html(shown, tmp_path, ".")
+        site_kernel.site_html(shown, tmp_path, ".")
     assert not list(tmp_path.iterdir())
 
 
@@ -91,7 +91,7 @@ def test_a_pad_maps_its_axes_to_the_picture(line, tmp_path):
         slope=Slider("slope", stops(-1.0, 1.0, 0.5), 0.5),
         intercept=Slider("intercept", (0.1, 1.0, 10.0), 1.0, log=True),
     )
-    markup = explorer_kernel.site_html(shown, tmp_path, ".")
+    markup = site_kernel.site_html(shown, tmp_path, ".")
     data = site_data(markup)
     box = data["pad"]["box"]
     assert "data-pad" in markup
@@ -122,7 +122,7 @@ def test_without_a_layout_engine_the_drawing_sets_the_margins(line, tmp_path):
     controls = {"slope": Slider("slope", (0.0, 1.0), 0.0), "intercept": Slider("intercept", (1.0, 2.0), 1.0)}
 
     def box(shown):
-        return site_data(explorer_kernel.site_html(shown, tmp_path, "."))["pad"]["box"]
+        return site_data(site_kernel.site_html(shown, tmp_path, "."))["pad"]["box"]
 
     with matplotlib.rc_context(plots.STYLE):  # the course's style asks for a tight layout by default
         fixed = box(explorer(margins, layout=None, **common, **controls))
@@ -131,9 +131,13 @@ def test_without_a_layout_engine_the_drawing_sets_the_margins(line, tmp_path):
     assert tight["left"] != pytest.approx(0.25)  # the default, tight layout, moves them
 
 
-def test_the_kernel_shows_explorers_the_sites_way_once_registered(line, tmp_path, monkeypatch):
+def test_the_kernel_shows_explorers_and_progress_bars_the_sites_way_once_registered(
+    line, tmp_path, monkeypatch, capsys
+):
+    import tqdm.auto
     from IPython.core.interactiveshell import InteractiveShell
 
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.auto.tqdm)  # register() changes it: undone after the test
     shell = InteractiveShell.instance()
     try:
         shown = explorer(line, figsize=(3, 2), slope=Slider("slope", (0.0, 1.0), 0.0))
@@ -141,12 +145,17 @@ def test_the_kernel_shows_explorers_the_sites_way_once_registered(line, tmp_path
         assert "application/vnd.jupyter.widget-view+json" in data  # a learner's kernel: the live widget
         (tmp_path / "chapters").mkdir()
         monkeypatch.chdir(tmp_path / "chapters")  # a kernel runs in its notebook's folder
-        explorer_kernel.register(shell, str(tmp_path / "store"), str(tmp_path))
+        site_kernel.register(shell, str(tmp_path / "store"), str(tmp_path))
         data, _ = shell.display_formatter.format(shown)
         assert set(data) == {"text/html", "text/plain"}  # nothing for a widget manager to load
         frames = site_data(data["text/html"])["frames"]
         assert all(url.startswith("../_images/explorers/") for url in frames)
         assert sorted(p.name for p in (tmp_path / "store").iterdir()) == sorted({u.rsplit("/", 1)[1] for u in frames})
+        bar = tqdm.auto.tqdm(total=3, desc="training", mininterval=0)
+        for _ in range(3):
+            bar.update()
+        bar.close()
+        assert "training: 100%|" in capsys.readouterr().out  # text on stdout, not a widget
     finally:
         InteractiveShell.clear_instance()
 

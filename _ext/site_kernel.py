@@ -1,31 +1,39 @@
-"""The site's version of an explorer, drawn in the kernels of the book build.
+"""What the kernels of the book build show differently, for a page that runs no kernel.
 
 Not a Sphinx extension: :mod:`explorer_frames` has every kernel the build starts load this
 module (through an IPython profile of the build's own, see ``explorer_frames.kernel_profile``),
 whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial build.
-:func:`register` tells the kernel's display machinery to show a ``lib.explorers.Explorer``
-as the static page needs it, instead of as an ``ipywidgets`` box:
+:func:`register` makes two changes, and only there:
 
-* the figure is drawn for every combination of the controls' ``values`` and saved as a
-  WebP file in the build's frame store, named by its content (lossy at quality 85, which
-  keeps lines and labels sharp at half the lossless size and a twentieth of its encoding
-  time);
-* the cell's output is plain HTML: range inputs and drop-downs over those values, the
-  starting figure as a sized, lazily loaded image, the numbers ``draw`` returned, and in
-  ``data-explorer`` the list of figures and numbers that ``_ext/static/explorers.js``
-  swaps as the controls move.
+* a progress bar of ``tqdm.auto`` is text on stdout instead of an ``ipywidgets`` bar (whose
+  saved text would be its first state, 0 %): myst-nb merges a cell's stream output and
+  keeps what the last carriage return leaves (``nb_merge_streams``), so the page shows the
+  bar's last line, e.g. ``training: 100%|██████████| 680/680 [00:12<00:00]``;
+* a ``lib.explorers.Explorer`` is shown as the static page needs it, instead of as an
+  ``ipywidgets`` box:
+
+  - the figure is drawn for every combination of the controls' ``values`` and saved as a
+    WebP file in the build's frame store, named by its content (lossy at quality 85, which
+    keeps lines and labels sharp at half the lossless size and a twentieth of its encoding
+    time);
+  - the cell's output is plain HTML: range inputs and drop-downs over those values, the
+    starting figure as a sized, lazily loaded image, the numbers ``draw`` returned, and in
+    ``data-explorer`` the list of figures and numbers that ``_ext/static/explorers.js``
+    swaps as the controls move.
 
 ``lib`` knows nothing of this: a learner's kernel (Colab, Docker, nbval) never loads it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import io
 import json
 import os
 import pathlib
+import sys
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -39,7 +47,7 @@ URL = "_images/explorers"  # where the site serves the figures, from its root
 
 
 def register(shell, store: str, source: str) -> None:
-    """Show explorers in ``shell`` as the site needs them, saving figures in ``store``.
+    """Progress bars as text, and explorers in ``shell`` as the site needs them, saving figures in ``store``.
 
     ``source`` is the book's source folder: the kernel runs in its notebook's folder, and
     the page sits at the same place in the site as the notebook in the source.
@@ -51,6 +59,10 @@ def register(shell, store: str, source: str) -> None:
         return {"text/html": markup, "text/plain": f"<explorer: {', '.join(explorer.controls)}>"}
 
     shell.display_formatter.mimebundle_formatter.for_type_by_name("lib.explorers", "Explorer", bundle)
+    import tqdm.auto
+    import tqdm.std
+
+    tqdm.auto.tqdm = functools.partial(tqdm.std.tqdm, file=sys.stdout)
 
 
 def save_figure(fig, folder: pathlib.Path) -> tuple[str, tuple[int, int]]:
