@@ -112,7 +112,8 @@ def test_starts_with_a_title_and_has_check_cells(path):
 
 def test_back_matter_pages_are_unnumbered_and_named_for_what_they_hold(toc):
     back = [part for part in toc["parts"] if part["caption"] == "Back matter"]
-    assert len(back) == 1 and not back[0].get("numbered")
+    assert len(back) == 1
+    assert not back[0].get("numbered")
     for entry in back[0]["chapters"]:
         assert not re.match(r"chapters/\d", entry["file"]), entry["file"]
     files = [entry["file"] for entry in back[0]["chapters"]]
