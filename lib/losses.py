@@ -5,15 +5,17 @@ Defined in chapter 3 (*Cost functions*). Each loss matches the
 ``*_grad`` function returns the gradient that ``torch.autograd`` would compute.
 
 Regression, for predictions ``y_hat`` and targets ``y`` of the same shape, with
-residuals ``r = y_hat − y`` and ``n`` elements:
+errors ``e = y_hat − y`` (prediction minus target, as the chapters write them) and
+``n`` elements:
 
 =====================  ==========================================  ==========================
 loss                   value (``reduction="mean"``)                gradient w.r.t. ``y_hat``
 =====================  ==========================================  ==========================
-:func:`mae`            ``(1/n) Σ |r|``                              ``sign(r) / n``
-:func:`mse`            ``(1/n) Σ r²``                               ``2 r / n``
-:func:`huber`          ``(1/n) Σ h_δ(r)``, ``h_δ(r) = r²/2`` if    ``clip(r, −δ, δ) / n``
-                       ``|r| ≤ δ``, else ``δ (|r| − δ/2)``
+:func:`mae`            ``(1/n) Σ |e|``                              ``sign(e) / n``
+:func:`mse`            ``(1/n) Σ e²``                               ``2 e / n``
+:func:`huber`          ``(1/n) Σ huber_δ(e)``, where                ``clip(e, −δ, δ) / n``
+                       ``huber_δ(e) = e²/2`` if ``|e| ≤ δ``,
+                       else ``δ (|e| − δ/2)``
 =====================  ==========================================  ==========================
 
 Classification, for ``n`` examples:
@@ -130,19 +132,20 @@ def mse_grad(y_hat, y, *, reduction: str = "mean") -> torch.Tensor:
 def huber(y_hat, y, *, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
     """Huber's loss (Huber 1964): quadratic for small residuals, linear for large ones.
 
-    ``h_δ(r) = r²/2`` if ``|r| ≤ δ``, else ``δ (|r| − δ/2)``; torch: ``F.huber_loss``.
+    ``huber_δ(e) = e²/2`` if ``|e| ≤ δ``, else ``δ (|e| − δ/2)``, for the error
+    ``e = y_hat − y``; torch: ``F.huber_loss``.
     (``F.smooth_l1_loss`` with ``beta=δ`` is the same curve divided by ``δ``.)
     """
     y_hat, y = _pair(("y_hat", "y"), y_hat, y)
     delta = check_real("delta", delta, low=0.0, low_open=True)
     reduction = _check_reduction(reduction)
-    r = (y_hat - y).abs()
-    values = torch.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+    miss = (y_hat - y).abs()  # |e|
+    values = torch.where(miss <= delta, 0.5 * miss**2, delta * (miss - 0.5 * delta))
     return _reduce(values, reduction, y.numel())
 
 
 def huber_grad(y_hat, y, *, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
-    """Gradient of :func:`huber` w.r.t. ``y_hat``: the residual clipped to ``[−δ, δ]``, over ``n``."""
+    """Gradient of :func:`huber` w.r.t. ``y_hat``: the error ``e`` clipped to ``[−δ, δ]``, over ``n``."""
     y_hat, y = _pair(("y_hat", "y"), y_hat, y)
     delta = check_real("delta", delta, low=0.0, low_open=True)
     reduction = _check_reduction(reduction)
@@ -273,7 +276,7 @@ def best_line(x, y, loss: str = "mse", *, delta: float = 1.0) -> tuple[float, fl
       line through a pair is tried. The best line need not be unique; when several tie,
       the first found (pairs taken in the order of the points) is returned;
     * ``"huber"`` — iteratively reweighted least squares: each point gets the weight
-      ``min(1, δ/|r|)`` and the weighted least-squares line is refitted until it stops moving.
+      ``min(1, δ/|e|)`` and the weighted least-squares line is refitted until it stops moving.
     """
     x = as_finite_tensor("x", x, dtype=torch.float64, ndim=1)
     y = as_finite_tensor("y", y, dtype=torch.float64, ndim=1)
@@ -321,8 +324,8 @@ def _least_absolute(x, y):
 def _least_huber(x, y, delta, tol=1e-13, max_iter=10_000):
     m, b = _least_squares(x, y, torch.ones_like(x))
     for _ in range(max_iter):
-        r = (m * x + b - y).abs()
-        weights = torch.where(r <= delta, torch.ones_like(r), delta / r)
+        miss = (m * x + b - y).abs()  # |e|
+        weights = torch.where(miss <= delta, torch.ones_like(miss), delta / miss)
         m_new, b_new = _least_squares(x, y, weights)
         if abs(m_new - m) + abs(b_new - b) <= tol * (1 + abs(m) + abs(b)):
             return m_new, b_new

@@ -50,7 +50,9 @@ def test_toc_has_the_three_numbered_parts_in_order(toc):
 
 
 def test_chapter_files_are_numbered_in_toc_order(toc):
-    chapters = [f for f in toc_files(toc) if f.startswith("chapters/")]
+    numbered_parts = [part for part in toc["parts"] if part.get("numbered")]
+    chapters = [entry["file"] for part in numbered_parts for entry in part["chapters"]]
+    assert all(f.startswith("chapters/") for f in chapters)
     numbers = [int(re.match(r"chapters/(\d\d)-", f).group(1)) for f in chapters]
     assert numbers == sorted(numbers)
 
@@ -106,6 +108,16 @@ def test_starts_with_a_title_and_has_check_cells(path):
     checks = [c for c in cells[1:] if c["cell_type"] == "code" and "remove-cell" in c["metadata"].get("tags", [])]
     assert checks, "no hidden check cell"
     assert all("assert" in "".join(c["source"]) for c in checks), "a hidden cell that asserts nothing"
+
+
+def test_back_matter_pages_are_unnumbered_and_named_for_what_they_hold(toc):
+    back = [part for part in toc["parts"] if part["caption"] == "Back matter"]
+    assert len(back) == 1
+    assert not back[0].get("numbered")
+    for entry in back[0]["chapters"]:
+        assert not re.match(r"chapters/\d", entry["file"]), entry["file"]
+    files = [entry["file"] for entry in back[0]["chapters"]]
+    assert files.index("chapters/maths-you-need") < files.index("notation")
 
 
 def test_exercise_labels_are_unique_across_the_book():
