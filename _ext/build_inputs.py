@@ -44,8 +44,13 @@ def extensions_version() -> int:
     return int(digest.hexdigest()[:8], 16)
 
 
+def static_files(app: Sphinx, config) -> None:
+    config.html_static_path = [*config.html_static_path, str(pathlib.Path(__file__).parent / "static")]
+
+
 def setup(app: Sphinx):
     app.add_config_value("build_inputs_node_modules", "node_modules", "env")
+    app.connect("config-inited", static_files)
     app.connect("builder-inited", check_packages)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

@@ -44,7 +44,6 @@ MAX_ALT = 300  # characters
 def configure(app: Sphinx, config) -> None:
     config.html_favicon = str(HERE / "static" / "favicon.svg")
     config.templates_path = [str(HERE / "templates"), *config.templates_path]
-    config.html_static_path = [*config.html_static_path, str(HERE / "static")]
     config.html_context = {"default_mode": "auto", **(config.html_context or {})}
 
 

@@ -9,7 +9,7 @@ For the full site and for each variant that leaves one part out (a step of
 dropped from ``_config.yml``), the book is built from the execution cache (run ``make
 book`` first: nothing is executed again) into a scratch folder, and the page is measured:
 its weight as downloaded with gzip, and Lighthouse's mobile performance score, total
-blocking time and first contentful paint (median of ``--runs`` runs, each in a fresh
+blocking time, first contentful paint and accessibility score (median of ``--runs`` runs, each in a fresh
 Chromium profile, the site served with gzip from 127.0.0.1). The machine's Lighthouse
 ``benchmarkIndex`` is printed with them: scores are comparable within one run of this
 script, not across machines. ``_ext/README.md`` holds the figures of the last run.
@@ -41,6 +41,7 @@ VARIANTS = {
     "without lean_code": ((), ("lean_code",)),
     "without css_bundle": ((), ("css_bundle",)),
     "without lazy_animations": (("lazy_animations",), ()),
+    "without page_fixes": (("page_fixes",), ()),
 }
 
 
@@ -64,10 +65,11 @@ def build(folder: pathlib.Path, dropped: tuple[str, ...], skipped: tuple[str, ..
 def measure(site: pathlib.Path, page: str, runs: int) -> dict:
     weight = page_weight(site, page)
     with serve(site) as base:
-        results = lighthouse([f"{base}{page}.html"] * runs, "mobile", ("performance",))
+        results = lighthouse([f"{base}{page}.html"] * runs, "mobile", ("performance", "accessibility"))
     return {
         "gzip": weight["gzip"],
         "performance": statistics.median(r["scores"]["performance"] for r in results),
+        "accessibility": min(r["scores"]["accessibility"] for r in results),
         "tbt": statistics.median(r["tbt"] for r in results),
         "fcp": statistics.median(r["fcp"] for r in results),
         "benchmark": statistics.median(r.get("benchmark_index") or 0 for r in results),
@@ -82,14 +84,14 @@ def main(argv: list[str]) -> int:
     arguments = parser.parse_args(argv)
     names = arguments.only or list(VARIANTS)
     print(f"{arguments.page}, Lighthouse mobile, median of {arguments.runs} runs")
-    print(f"{'variant':<28} {'gzip kB':>8} {'perf':>5} {'TBT ms':>7} {'FCP s':>6} {'benchmarkIndex':>15}")
+    print(f"{'variant':<28} {'gzip kB':>8} {'perf':>5} {'TBT ms':>7} {'FCP s':>6} {'a11y':>5} {'benchmarkIndex':>15}")
     for name in names:
         dropped, skipped = VARIANTS[name]
         with tempfile.TemporaryDirectory() as folder:
             figures = measure(build(pathlib.Path(folder), dropped, skipped), arguments.page, arguments.runs)
         print(
             f"{name:<28} {figures['gzip'] / 1000:>8.0f} {figures['performance']:>5.0f} {figures['tbt']:>7.0f} "
-            f"{figures['fcp'] / 1000:>6.1f} {figures['benchmark']:>15.0f}",
+            f"{figures['fcp'] / 1000:>6.1f} {figures['accessibility']:>5.0f} {figures['benchmark']:>15.0f}",
             flush=True,
         )
     return 0

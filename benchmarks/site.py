@@ -69,7 +69,7 @@ def lighthouse_table(
             print(f"\nLighthouse {preset}, {site}: median of {runs} run(s)")
             print(
                 f"{'page':<45} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'FCP s':>6} {'TBT ms':>7} "
-                f"{'MB':>5}  perf runs"
+                f"{'MB':>5} {'DOM':>6} {'bench':>6}  perf runs"
             )
             for page in pages:
                 keep = [
@@ -81,7 +81,8 @@ def lighthouse_table(
                 print(
                     f"{page:<45} {scores['performance']:>5} {scores['accessibility']:>5} "
                     f"{scores['best-practices']:>5} {scores['seo']:>5} {result['fcp'] / 1000:>6.1f} "
-                    f"{result['tbt']:>7.0f} {result['transfer'] / MB:>5.2f}  {result['performance_runs']}",
+                    f"{result['tbt']:>7.0f} {result['transfer'] / MB:>5.2f} {result.get('dom') or 0:>6.0f} "
+                    f"{result.get('benchmark_index') or 0:>6.0f}  {result['performance_runs']}",
                     flush=True,
                 )
                 lost = {name: ids for name, ids in result["failed"].items() if ids and name != "performance"}

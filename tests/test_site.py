@@ -242,7 +242,7 @@ def test_every_explorer_on_the_site_follows_the_shared_note(page):
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_has_a_description_and_the_site_an_icon(page):
     html = (SITE / f"{page}.html").read_text()
-    match = re.search(r'<meta name="description" content="([^"]{40,})">', html)
+    match = re.search(r'<meta name="description" content="([^"]{40,})"\s*/?>', html)
     assert match, f"{page} has no meta description"
     icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
     assert icon, f"{page} names no icon"
