@@ -13,14 +13,12 @@ site is read once, passed through :data:`ORDER`, and written once if it changed.
 3. :mod:`inline_icons` — the theme's icons as inline SVG, so no page loads Font Awesome's
    1.5 MB script;
 4. :mod:`deferred_scripts` — no render-blocking script, no unused one;
-5. :mod:`lean_code` — code tokens drawn in the code's own colour written as plain text;
-6. :mod:`css_bundle` — the page's style sheets joined into one, in order (last, so that it
-   sees the style sheets the steps above leave).
+5. :mod:`lean_code` — code tokens drawn in the code's own colour written as plain text.
 
 ``page_rewrites_skip`` (a Sphinx setting) leaves steps out, so that
 ``benchmarks/extensions.py`` can measure what each is worth. The handler runs after the
 theme's own ``build-finished`` work (it rewrites ``pygments.css``, which :mod:`lean_code`
-and :mod:`css_bundle` read).
+reads).
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ import pathlib
 
 import build_time_maths
 import compact_images
-import css_bundle
 import deferred_scripts
 import inline_icons
 import lean_code
@@ -39,7 +36,7 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-ORDER = ("build_time_maths", "compact_images", "inline_icons", "deferred_scripts", "lean_code", "css_bundle")
+ORDER = ("build_time_maths", "compact_images", "inline_icons", "deferred_scripts", "lean_code")
 
 
 def rewrite_site(app: Sphinx, exception) -> None:
@@ -54,21 +51,18 @@ def rewrite_site(app: Sphinx, exception) -> None:
     if "build_time_maths" not in skip:
         tex_options = (app.config.mathjax3_config or {}).get("tex", {})
         new.update(build_time_maths.typeset_pages(new, tex_options, node_modules(app), logger, site))
-    # 2-6, page by page
+    # 2-5, page by page
     converted: set[pathlib.Path] = set()
     icon_table, unknown = inline_icons.icons(node_modules(app)), set()
     as_you_type = str((app.config.html_theme_options or {}).get("search_as_you_type", False)).lower() == "true"
     style_sheet = site / "_static" / "pygments.css"
     plain = lean_code.plain_classes(style_sheet.read_text(encoding="utf-8")) if style_sheet.is_file() else set()
-    used_icons = css_bundle.named_icons(new)
-    written: dict[str, str] = {}
     search = site / "search.html"
     steps = {
         "compact_images": lambda path, text: compact_images.rewrite_page(text, path, site, converted),
         "inline_icons": lambda path, text: inline_icons.rewrite(text, icon_table, unknown),
         "deferred_scripts": lambda path, text: deferred_scripts.rewrite(text, path == search, as_you_type),
         "lean_code": lambda path, text: lean_code.rewrite(text, plain),
-        "css_bundle": lambda path, text: css_bundle.rewrite(text, path, site, written, used_icons),
     }
     steps = [steps[name] for name in ORDER[1:] if name not in skip]
     for path in new:

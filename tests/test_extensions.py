@@ -9,7 +9,6 @@ import re
 
 import build_time_maths
 import compact_images
-import css_bundle
 import deferred_scripts
 import explorer_frames
 import inline_icons
@@ -291,36 +290,6 @@ def test_code_tokens_in_the_blocks_colour_become_plain_text():
     )
 
 
-def test_a_pages_style_sheets_become_one_in_the_same_order(tmp_path):
-
-    static = tmp_path / "_static"
-    (static / "styles").mkdir(parents=True)
-    (static / "fonts").mkdir()
-    (static / "fonts" / "f.woff2").write_bytes(b"font")
-    (static / "basic.css").write_text("p{color:red}")
-    (static / "styles" / "theme.css").write_text(
-        '@import "../basic.css";\nh1{background:url(../fonts/f.woff2)}.fa-x:before,.fa-y:before{content:"1"}'
-        '.fa-z:before{content:"2"}'
-    )
-    (static / "page.css").write_text("p{color:blue}/*# sourceMappingURL=page.css.map*/")
-    (static / "print.css").write_text("p{color:black}")
-    (tmp_path / "chapters").mkdir()
-    page = (
-        '<html><head>\n<link href="../_static/styles/theme.css?digest=1" rel="stylesheet" />\n'
-        '<link rel="stylesheet" type="text/css" href="../_static/page.css?v=2" />\n'
-        '<link rel="stylesheet" href="../_static/print.css" media="print" />\n'
-        '</head><body><link rel="stylesheet" href="../_static/late.css"></body></html>'
-    )
-    written: dict = {}
-    new = css_bundle.rewrite(page, tmp_path / "chapters" / "x.html", tmp_path, written, used_icons={"fa-y"})
-    (name,) = written.values()
-    assert re.findall(r'href="([^"]+)"', new)[:2] == [f"../_static/{name}", "../_static/print.css"]
-    assert "late.css" in new  # only the head's links are joined
-    assert (static / name).read_text() == (
-        'p{color:red}\nh1{background:url("fonts/f.woff2")}.fa-x:before,.fa-y:before{content:"1"}\np{color:blue}'
-    )
-
-
 def test_the_font_awesome_package_is_the_version_the_theme_bundles():
     """The theme's style sheet draws the icons a script adds later with its own Font Awesome:
     the SVGs drawn into the pages must be that version's."""
@@ -353,7 +322,7 @@ def test_the_rewrites_run_once_per_page_in_the_written_order(tmp_path, monkeypat
     monkeypatch.setattr(page_rewrites.build_time_maths, "typeset_pages", lambda *args: {})
     monkeypatch.setattr(page_rewrites.inline_icons, "icons", lambda modules: {})
     monkeypatch.setattr(page_rewrites.compact_images, "rewrite_page", step("compact_images"))
-    for module in ("inline_icons", "deferred_scripts", "lean_code", "css_bundle"):
+    for module in ("inline_icons", "deferred_scripts", "lean_code"):
         monkeypatch.setattr(getattr(page_rewrites, module), "rewrite", step(module))
     app = types.SimpleNamespace(
         outdir=str(tmp_path),
