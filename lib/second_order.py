@@ -173,9 +173,15 @@ def _eigenvalues(hessian) -> torch.Tensor:
 
 
 def largest_stable_learning_rate(hessian) -> float:
-    """``2 / λ_max``: gradient descent on ``½ xᵀ H x`` converges for ``0 < η < 2 / λ_max``.
+    """``2 / λ_max``, the largest stable learning rate of gradient descent on ``½ θᵀ H θ``.
 
-    Raises ``ValueError`` when ``H`` has no positive eigenvalue (no step size converges).
+    When ``H`` is positive definite, gradient descent on ``½ θᵀ H θ`` converges
+    from every start exactly when ``0 < η < 2 / λ_max``. When ``H`` has an
+    eigenvalue ≤ 0 no learning rate converges from every start (the error along
+    that eigenvector never shrinks), and ``2 / λ_max`` only bounds the rate at
+    which the directions of positive curvature stay stable.
+
+    Raises ``ValueError`` when ``H`` has no positive eigenvalue.
     """
     lam_max = float(_eigenvalues(hessian)[-1])
     if lam_max <= 0:
