@@ -237,6 +237,17 @@ def cubic_minimizer(a, value_a, slope_a, b, value_b, slope_b, *, low=None, high=
     return min(max(t, low), high)
 
 
+def _away_from_ends(t, left, right, stalled: bool) -> tuple[float, bool]:
+    """Zoom's safeguard: a trial ``t`` within a tenth of ``[left, right]`` of an end, twice in a
+    row, or on or beyond an end, moves to a tenth from the nearer end. Returns ``(t, stalled)``."""
+    margin = 0.1 * (right - left)
+    if not min(right - t, t - left) < margin:
+        return t, False
+    if stalled or t >= right or t <= left:
+        return (right - margin if abs(t - right) < abs(t - left) else left + margin), False
+    return t, True
+
+
 def strong_wolfe(
     evaluate,
     value,
@@ -318,16 +329,8 @@ def strong_wolfe(
             bracket = [previous, new]
             break
         t_previous, value_previous, _, slope_previous = previous
-        larger = cubic_minimizer(
-            t_previous,
-            value_previous,
-            slope_previous,
-            t,
-            value_t,
-            slope_t,
-            low=t + 0.01 * (t - t_previous),
-            high=t * 10,
-        )
+        cubic = (t_previous, value_previous, slope_previous, t, value_t, slope_t)
+        larger = cubic_minimizer(*cubic, low=t + 0.01 * (t - t_previous), high=t * 10)
         previous, new, iterations = new, trial(larger), iterations + 1
     if bracket is None:  # out of iterations: the better of θ and the last trial
         low_end = (0.0, value, gradient, slope) if value <= new[1] else new
@@ -336,22 +339,14 @@ def strong_wolfe(
     # Algorithm 3.6 (zoom): shrink the bracket; `low` is its end with the lower value
     d_norm = float(direction.abs().max())
     low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
-    insufficient_progress = False
+    stalled = False
     while iterations < max_iterations:
         left, right = sorted((bracket[0][0], bracket[1][0]))
         if abs(bracket[1][0] - bracket[0][0]) * d_norm < tolerance_change:
             break
         (a, value_a, _, slope_a), (b, value_b, _, slope_b) = bracket
         t = cubic_minimizer(a, value_a, slope_a, b, value_b, slope_b)
-        margin = 0.1 * (right - left)
-        if min(right - t, t - left) < margin:  # too close to an end
-            if insufficient_progress or t >= right or t <= left:
-                t = right - margin if abs(t - right) < abs(t - left) else left + margin
-                insufficient_progress = False
-            else:
-                insufficient_progress = True
-        else:
-            insufficient_progress = False
+        t, stalled = _away_from_ends(t, left, right, stalled)
         new, iterations = trial(t), iterations + 1
         _, value_t, _, slope_t = new
         if not sufficient_decrease(t, value_t) or value_t >= bracket[low][1]:
