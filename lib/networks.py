@@ -1,4 +1,4 @@
-"""Models: the running example's line, a Xavier-initialised dense layer, a multi-layer perceptron, accuracy.
+"""Models: the running example's line, Xavier- and He-initialised dense layers, a multi-layer perceptron, accuracy.
 
 * :class:`Line` — the running example's model ``y_hat = m*x + b`` as a ``torch.nn.Module``
   (defined in chapter 6, *Stochastic and mini-batch gradient descent*; chapter 7 trains it).
@@ -8,8 +8,10 @@ Defined in chapter 11, *Neurons and a deep net*:
 * :func:`xavier_dense` — a dense layer ``y = W x + b`` whose weights are drawn from the
   Xavier-normal (Glorot) distribution ``W_ij ~ N(0, 2 / (fan_in + fan_out))`` with a seeded
   generator, and zero bias. Chapter 11 builds its 784 → 128 sigmoid layer with it.
+* :func:`he_dense` — the same with He-normal weights, ``W_ij ~ N(0, 2 / fan_in)``, the
+  variance that keeps the signal's size through ReLU layers.
 * :func:`mlp` — a multi-layer perceptron from a list of layer widths, e.g. ``(64, 64, 64, 10)``,
-  Xavier-initialised from one seed, with an activation after every layer but the last.
+  Xavier- (or He-) initialised from one seed, with an activation after every layer but the last.
 * :func:`accuracy` — the fraction of rows whose largest output is the target class; it has the
   ``metric(outputs, targets)`` form that :func:`lib.train.fit` accepts in ``metrics``.
 * :func:`count_parameters` — the number of trainable numbers in a model.
@@ -62,6 +64,16 @@ def xavier_std(fan_in: int, fan_out: int) -> float:
     return math.sqrt(2.0 / (fan_in + fan_out))
 
 
+def _normal_dense(in_features, out_features, std, generator, dtype, device) -> nn.Linear:
+    """``nn.Linear(in_features, out_features)``: weights ``std * N(0, 1)`` drawn in float64 on the CPU, zero bias."""
+    layer = nn.Linear(in_features, out_features, dtype=dtype, device="meta")
+    weight = torch.randn(out_features, in_features, generator=generator, dtype=torch.float64)
+    weight *= std
+    layer.weight = nn.Parameter(weight.to(dtype=dtype, device=device))
+    layer.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype, device=device))
+    return layer
+
+
 def xavier_dense(
     in_features: int = 784,
     out_features: int = 128,
@@ -81,18 +93,51 @@ def xavier_dense(
     out_features = check_int("out_features", out_features, low=1)
     generator = _check_generator_or_seed(seed, generator)
     dtype = _check_dtype(dtype)
-    layer = nn.Linear(in_features, out_features, dtype=dtype, device="meta")
-    weight = torch.randn(out_features, in_features, generator=generator, dtype=torch.float64)
-    weight *= xavier_std(in_features, out_features)
-    layer.weight = nn.Parameter(weight.to(dtype=dtype, device=device))
-    layer.bias = nn.Parameter(torch.zeros(out_features, dtype=dtype, device=device))
-    return layer
+    return _normal_dense(in_features, out_features, xavier_std(in_features, out_features), generator, dtype, device)
+
+
+def he_std(fan_in: int) -> float:
+    """Standard deviation of He-normal weights: ``sqrt(2 / fan_in)``.
+
+    A ReLU zeroes half of a symmetric input, so ``E[ReLU(z)²] = Var(z) / 2``; a layer
+    with ``fan_in`` inputs then keeps the size of the signal when
+    ``fan_in · Var(W) / 2 = 1`` (He et al., 2015).
+    """
+    fan_in = check_int("fan_in", fan_in, low=1)
+    return math.sqrt(2.0 / fan_in)
+
+
+def he_dense(
+    in_features: int,
+    out_features: int,
+    *,
+    seed: int = 42,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device="cpu",
+) -> nn.Linear:
+    """Return an ``nn.Linear(in_features, out_features)`` with He-normal weights and zero bias.
+
+    ``W_ij ~ N(0, σ²)`` with ``σ = sqrt(2 / in_features)``, drawn as :func:`xavier_dense`
+    draws (so it equals ``nn.init.kaiming_normal_(w, nonlinearity="relu")`` with the same
+    generator).
+    """
+    in_features = check_int("in_features", in_features, low=1)
+    out_features = check_int("out_features", out_features, low=1)
+    generator = _check_generator_or_seed(seed, generator)
+    dtype = _check_dtype(dtype)
+    return _normal_dense(in_features, out_features, he_std(in_features), generator, dtype, device)
+
+
+INITS = {"xavier": xavier_dense, "he": he_dense}
+"""Weight initialisations :func:`mlp` accepts."""
 
 
 def mlp(
     sizes,
     *,
     activation: str = "relu",
+    init: str = "xavier",
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
     device="cpu",
@@ -100,8 +145,8 @@ def mlp(
     """A multi-layer perceptron with layer widths ``sizes`` (inputs first, outputs last).
 
     ``mlp((64, 64, 64, 10))`` is ``Linear(64, 64), ReLU, Linear(64, 64), ReLU, Linear(64, 10)``.
-    Every dense layer comes from :func:`xavier_dense`, all drawn from one generator seeded
-    with ``seed``. The last layer has no activation: it returns logits, ready for
+    Every dense layer comes from :func:`xavier_dense` (``init="he"``: :func:`he_dense`),
+    all drawn from one generator seeded with ``seed``. The last layer has no activation: it returns logits, ready for
     ``nn.CrossEntropyLoss``.
     """
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
@@ -111,11 +156,13 @@ def mlp(
     sizes = [check_int(f"sizes[{i}]", s, low=1) for i, s in enumerate(sizes)]
     if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if not isinstance(init, str) or init.lower() not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
     generator = _check_generator_or_seed(seed, None)
     dtype = _check_dtype(dtype)
     layers = []
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(xavier_dense(fan_in, fan_out, generator=generator, dtype=dtype, device=device))
+        layers.append(INITS[init.lower()](fan_in, fan_out, generator=generator, dtype=dtype, device=device))
         if i < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation.lower()]())
     return nn.Sequential(*layers)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lib.networks import Line, accuracy, count_parameters, mlp, xavier_dense, xavier_std
+from lib.networks import Line, accuracy, count_parameters, he_dense, he_std, mlp, xavier_dense, xavier_std
 
 
 @pytest.mark.parametrize(("fan_in", "fan_out"), [(784, 128), (64, 64), (3, 500), (1, 1)])
@@ -150,3 +150,39 @@ def test_line_model():
     torch.testing.assert_close(model(x), torch.tensor([-1.0, 1.0, 5.0], dtype=torch.float64))
     with pytest.raises(TypeError, match="m"):
         Line("a", 1.0)
+
+
+@pytest.mark.parametrize("fan_in", [1, 10, 64, 784])
+def test_he_std_is_sqrt_two_over_fan_in(fan_in):
+    assert he_std(fan_in) == pytest.approx((2.0 / fan_in) ** 0.5, rel=1e-15)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 123])
+def test_he_dense_equals_torch_kaiming_normal_with_same_generator(seed):
+    ours = he_dense(30, 20, seed=seed, dtype=torch.float64)
+    reference = torch.empty(20, 30, dtype=torch.float64)
+    nn.init.kaiming_normal_(reference, nonlinearity="relu", generator=torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(ours.weight.detach(), reference, rtol=1e-12, atol=0)
+    assert torch.equal(ours.bias.detach(), torch.zeros(20, dtype=torch.float64))
+
+
+def test_mlp_init_he_keeps_the_signal_through_deep_relu_layers():
+    # Var z doubles under He against Xavier's square layers: the std ratio per layer is sqrt(2)
+    x = torch.randn(4000, 64, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    stds = {}
+    for init in ("xavier", "he"):
+        model = mlp([64] * 12 + [10], init=init, seed=1, dtype=torch.float64)
+        h = x
+        for layer in model:
+            h = layer(h)
+        stds[init] = float(h.detach().std())
+    assert 0.5 < stds["he"] < 2.0
+    assert stds["xavier"] < stds["he"] / 20  # 2 ** (11 / 2) = 45 in theory
+    first_he = mlp((5, 4, 3), init="He", seed=2, dtype=torch.float64)[0].weight
+    assert torch.equal(first_he, he_dense(5, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64).weight)
+
+
+@pytest.mark.parametrize("bad", ["glorot", "", 3, None])
+def test_mlp_rejects_an_unknown_init(bad):
+    with pytest.raises(ValueError, match="init"):
+        mlp((4, 2), init=bad)

@@ -138,3 +138,86 @@ def test_h_is_only_the_finite_difference_step(path):
     if path.name != "02-gradients-and-autodiff.ipynb":
         for span in spans:
             assert "h" not in letters(span), f"{path.name}: ${span}$"
+
+
+# The chapters' own prose follows the page too: each test below names a departure
+# that a chapter once made.
+CHAPTERS = ROOT / "chapters"
+MATH_SPAN = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+
+
+def markdown(stem: str) -> str:
+    """The markdown cells of chapters/<stem>*.ipynb, joined."""
+    (path,) = CHAPTERS.glob(f"{stem}*.ipynb")
+    cells = json.loads(path.read_text())["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def maths(stem: str) -> list[str]:
+    """Every $...$ and $$...$$ of a chapter's prose."""
+    return MATH_SPAN.findall(markdown(stem))
+
+
+def offending(stem: str, pattern: str) -> list[str]:
+    return [m for m in maths(stem) if re.search(pattern, m)]
+
+
+def test_the_page_defines_the_schedule_velocity_and_step_average_symbols():
+    rows = [line.split("|")[1] for line in PAGE.splitlines() if line.startswith("| $")]
+    assert any("$T$" in row for row in rows)
+    assert any("$T_w$" in row for row in rows)
+    assert any(r"\Delta\theta_t" in row for row in rows)
+    assert any(r"v^\Delta_t" in row for row in rows)
+    local = PAGE[PAGE.index("Symbols not listed here") :]
+    assert r"\gamma" in local  # chapter 7's own
+    assert "$T_s$" in local
+
+
+def test_chapter_7_counts_steps_from_1_and_names_its_symbols_as_the_page_does():
+    assert not offending("07", r"\\eta_0"), "the base rate is η; η_0 would be a rate at step 0"
+    assert not offending("07", r"t\s*=\s*0\b"), "steps are counted from t = 1"
+    # the old table's interval s, warm-up length w and power p
+    lone = offending("07", r"(?<![\\A-Za-z_{])[swp](?![A-Za-z])")
+    assert not lone, lone
+
+
+def test_chapter_8_writes_the_newton_step_and_the_secant_pair_without_s():
+    # the step or secant pair written s (the page's AdaGrad sum) or y (a target);
+    # naming the literature's letters in passing is fine
+    uses = r"H\\,?\s*s\b|s_t\s*=|\(s_t,|\\,\s*s\s*=|\bs\s*\\approx|y_t\s*=|=\s*H\s*s_t"
+    found = offending("08", uses)
+    assert not found, f"s is AdaGrad's sum and y a target on the notation page: {found}"
+
+
+def test_chapter_9_counts_steps_with_t_from_1_and_writes_theta():
+    assert not offending("09", r"_\{?k|\^k|(?<![A-Za-z\\])k\b"), offending("09", r"_\{?k|\^k")
+    assert not offending("09", r"(?<![A-Za-z\\])x_"), "the parameters are θ"
+    assert not offending("09", r"\\lambda_[1n]\b|\\lambda_\{?n\}?"), "use λ_min and λ_max"
+    assert not offending("09", r"\\text\{dampening\}"), "dampening is τ on the page"
+
+
+def test_v_is_only_the_second_moment():
+    for stem in ("09", "10"):
+        found = offending(stem, r"v_\{?t[^=$]*=\s*\\beta\s*v_")  # an average or a velocity called v
+        assert not found, (stem, found)
+    assert not offending("09", r"(?<![A-Za-z\\])v_"), "chapter 9 has no second moment"
+
+
+def test_u_is_only_adamax_maximum():
+    doc = inspect.getdoc(optimizers.Adadelta)
+    assert "u_" not in doc
+    assert "v^Δ" in doc
+    text = markdown("10")
+    adadelta = text[text.index("## AdaDelta") : text.index("## Adam:")]
+    assert "u_" not in adadelta, "Adadelta's step average is v^Δ_t"
+
+
+def test_chapter_10_does_not_call_rmsprop_rho_beta_2():
+    text = markdown("10")
+    assert not re.search(r"\\beta_2\$ is[^.]*RMSProp", text)
+
+
+def test_chapter_11_keeps_n_m_and_the_cost_symbols_for_what_the_page_says():
+    text = markdown("11")
+    assert not re.search(r"\$n\$ inputs|\$m\$\s+neurons|m \\times n\b", text)
+    assert not offending("11", r"\\partial L|x_n\b|w_n\b"), "the loss is ℓ, a layer has n_in inputs"

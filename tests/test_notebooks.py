@@ -6,6 +6,7 @@ and by the strict book build.
 
 from __future__ import annotations
 
+import ast
 import json
 import pathlib
 import re
@@ -149,3 +150,56 @@ def test_every_explorer_is_tagged_for_the_shared_note(path):
 @pytest.mark.parametrize("path", [*CHAPTERS, ROOT / "chapters" / "12-further-study.md"], ids=lambda p: p.stem)
 def test_every_chapter_links_the_notation_page(path):
     assert "](../notation.md)" in path.read_text(), f"{path.name} does not link the notation page"
+
+
+PRIVATE = re.compile(r"^_(?!_)")  # _name, but not a dunder such as __version__
+
+
+def private_torch_names(source: str) -> list[str]:
+    """Private names (a leading underscore) that ``source`` takes from torch.
+
+    Text anywhere (code cells, code in the prose): ``from torch... import _x`` and
+    ``torch.<...>._x``. Code cells, parsed: the same through an alias, e.g.
+    ``from torch.optim import sgd`` and then ``sgd._x``.
+    """
+    found = re.findall(r"\btorch(?:\.\w+)*\.(_(?!_)\w*)", source)
+    for names in re.findall(r"\bfrom\s+torch(?:\.\w+)*\s+import\s+(\([^)]*\)|[^\n]*)", source):
+        found += [name for name in re.findall(r"\w+", names) if PRIVATE.match(name)]
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:  # prose, or code that is not Python
+        return found
+    torch_names = {"torch"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            for alias in node.names:
+                if (module or alias.name).split(".")[0] == "torch":
+                    torch_names.add(alias.asname or alias.name.split(".")[0])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and PRIVATE.match(node.attr):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in torch_names:
+                found.append(node.attr)
+    return found
+
+
+def test_private_torch_names_are_found():
+    assert private_torch_names("from torch.optim.sgd import _helper") == ["_helper"]
+    assert private_torch_names("from torch.optim.sgd import (\n    SGD,\n    _helper,\n)") == ["_helper"]
+    assert private_torch_names("t = torch.optim.sgd._helper(f, x)")
+    assert private_torch_names("from torch.optim import sgd as s\ns._helper(1, 2)") == ["_helper"]
+    assert private_torch_names("import torch._dynamo")
+    assert not private_torch_names("import torch\nprint(torch.__version__, torch.optim.LBFGS)")
+    assert not private_torch_names("from lib.second_order import strong_wolfe\nx._private = 1")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_uses_no_private_torch_name(path):
+    # private names may change or vanish between the torch releases learners run
+    for i, cell in enumerate(load(path)["cells"]):
+        found = private_torch_names("".join(cell["source"]))
+        assert not found, f"cell {i} uses torch's private {found}"

@@ -6,9 +6,10 @@ parameter. Gradients come from a fixed random quadratic plus seeded noise, so
 both optimizers see the same gradient sequence (as functions of their own
 parameters). torch runs with ``foreach=False``, its default (the same loop on the
 CPU), and ``foreach=True``. lib does torch's arithmetic in torch's order, so the
-results are equal to the last bit (``torch.equal``); the one exception is NAdam
-against ``foreach=True``, whose step sizes torch computes with tensor operations
-in another order than in its own per-parameter loop: there they agree to round-off.
+results are equal to the last bit (``torch.equal``); the exceptions are NAdam
+and RAdam against ``foreach=True``, whose step sizes torch computes with tensor
+operations in another order than in its own per-parameter loop: there they agree
+to round-off.
 """
 
 from __future__ import annotations
@@ -87,6 +88,16 @@ OPTIONS = {
         {"weight_decay": 0.1, "decoupled_weight_decay": True},
         {"maximize": True, "eps": 1e-4},
     ],
+    "RAdam": [
+        {},
+        {"lr": 0.01},
+        {"lr": 0.01, "betas": (0.8, 0.99)},
+        {"lr": 0.01, "betas": (0.5, 0.9)},
+        {"lr": 0.01, "eps": 1e-3},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"lr": 0.01, "maximize": True},
+    ],
     "Adamax": [
         {},
         {"betas": (0.5, 0.9)},
@@ -105,6 +116,7 @@ SECOND_GROUP = {
     "Adam": {"lr": 0.005, "betas": (0.85, 0.995), "weight_decay": 0.01, "amsgrad": True},
     "AdamW": {"lr": 0.02, "betas": (0.85, 0.995), "weight_decay": 0.05},
     "NAdam": {"lr": 0.004, "momentum_decay": 0.002, "betas": (0.8, 0.99)},
+    "RAdam": {"lr": 0.005, "betas": (0.85, 0.995), "weight_decay": 0.01},
     "Adamax": {"lr": 0.004, "betas": (0.8, 0.99), "eps": 1e-6},
 }
 
@@ -204,7 +216,7 @@ def test_every_optimizer_is_compared():
 @pytest.mark.parametrize(("name", "options", "seed"), GRID, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(GRID)])
 def test_matches_torch(name, options, seed):
     variant = TORCH_VARIANTS[seed % len(TORCH_VARIANTS)]
-    exact = not (name == "NAdam" and variant.get("foreach"))
+    exact = not (name in ("NAdam", "RAdam") and variant.get("foreach"))
     ours, ours_params, theirs, torch_params, problem = run_both(name, options, seed, variant)
     assert_same(ours_params, torch_params, exact)
     assert_same_state(ours, theirs, exact)
@@ -239,6 +251,7 @@ ROUNDTRIP = [
     ("Adam", {"lr": 0.01, "amsgrad": True}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
     ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("Adamax", {"lr": 0.01}),
 ]
 
@@ -329,6 +342,7 @@ ARGUMENTS = {
     "Adam": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"],
     "AdamW": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
     "NAdam": ["lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"],
+    "RAdam": ["lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"],
     "Adamax": ["lr", "betas", "eps", "weight_decay", "maximize"],
 }
 

@@ -23,7 +23,8 @@ def leaf(*values, dtype=torch.float64):
 
 
 def test_names_are_torch_class_names():
-    assert set(optimizers.NAMES) == {"SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax"}
+    names = {"SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Adamax"}
+    assert set(optimizers.NAMES) == names
     for name in optimizers.NAMES:
         assert issubclass(getattr(optimizers, name), torch.optim.Optimizer)
 
@@ -106,8 +107,8 @@ def test_docstring_states_the_update_rule(name):
 # ---------------------------------------------------------------- bad arguments, one rule each
 
 ALL = optimizers.NAMES
-WITH_BETAS = ("Adam", "AdamW", "NAdam", "Adamax")
-WITH_EPS = ("Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax")
+WITH_BETAS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax")
+WITH_EPS = ("Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam", "Adamax")
 
 RULES = (
     [(name, {"lr": -0.1}, ValueError, "lr") for name in ALL]
@@ -141,6 +142,7 @@ RULES = (
         ("AdamW", {"amsgrad": 1}, TypeError, "amsgrad"),
         ("NAdam", {"momentum_decay": -1e-3}, ValueError, "momentum_decay"),
         ("NAdam", {"decoupled_weight_decay": "no"}, TypeError, "decoupled_weight_decay"),
+        ("RAdam", {"decoupled_weight_decay": 1}, TypeError, "decoupled_weight_decay"),
     ]
 )
 
@@ -216,6 +218,7 @@ SETTINGS = {
     "Adam": {"amsgrad": True},
     "AdamW": {},
     "NAdam": {},
+    "RAdam": {},
     "Adamax": {},
 }
 

@@ -41,6 +41,7 @@ from lib.optimizers.adam import Adam, AdamW
 from lib.optimizers.adamax import Adamax
 from lib.optimizers.base import BaseOptimizer, build_from
 from lib.optimizers.nadam import NAdam
+from lib.optimizers.radam import RAdam
 from lib.optimizers.rmsprop import RMSprop
 from lib.optimizers.sgd import SGD
 
@@ -54,11 +55,12 @@ __all__ = [
     "Adamax",
     "BaseOptimizer",
     "NAdam",
+    "RAdam",
     "RMSprop",
     "create",
 ]
 
-_CLASSES = {cls.__name__: cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW, NAdam, Adamax)}
+_CLASSES = {cls.__name__: cls for cls in (SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW, NAdam, RAdam, Adamax)}
 NAMES: tuple[str, ...] = tuple(_CLASSES)
 """The optimizer names :func:`create` accepts (in any letter case)."""
 

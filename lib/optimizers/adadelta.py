@@ -22,16 +22,16 @@ def adadelta_update(
     maximize: bool,
 ) -> None:
     """One step of the rule in :class:`Adadelta`'s docstring, on one parameter."""
-    v, u = state["square_avg"], state["acc_delta"]
+    v, v_delta = state["square_avg"], state["acc_delta"]
     state["step"] += 1
     # g_t = ∇f(θ_{t-1}) + ω θ_{t-1}
     g = gradient(param, grad, maximize=maximize, weight_decay=weight_decay)
     # v_t = ρ v_{t-1} + (1 − ρ) g_t²
     v.mul_(rho).addcmul_(g, g, value=1 - rho)
-    # Δ_t = √(u_{t-1} + ε) / √(v_t + ε) · g_t
-    delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
-    # u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
-    u.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    # Δ_t = √(v^Δ_{t-1} + ε) / √(v_t + ε) · g_t
+    delta = v_delta.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
+    # v^Δ_t = ρ v^Δ_{t-1} + (1 − ρ) Δ_t²
+    v_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
     # θ_t = θ_{t-1} − η Δ_t
     param.add_(delta, alpha=-lr)
 
@@ -43,8 +43,8 @@ class Adadelta(BaseOptimizer):
 
         g_t = ∇f(θ_{t-1}) + ω θ_{t-1}             (−∇f when maximize)
         v_t = ρ v_{t-1} + (1 − ρ) g_t²            (v_0 = 0)
-        Δ_t = √(u_{t-1} + ε) / √(v_t + ε) · g_t   (u_0 = 0)
-        u_t = ρ u_{t-1} + (1 − ρ) Δ_t²
+        Δ_t = √(v^Δ_{t-1} + ε) / √(v_t + ε) · g_t (v^Δ_0 = 0)
+        v^Δ_t = ρ v^Δ_{t-1} + (1 − ρ) Δ_t²
         θ_t = θ_{t-1} − η Δ_t
 
     The ratio of two root-mean-squares gives each coordinate a step with the

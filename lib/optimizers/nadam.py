@@ -71,7 +71,9 @@ class NAdam(BaseOptimizer):
     the Nesterov look-ahead. Where others differ: many textbook statements use
     a constant β1 (``θ_t = θ_{t-1} − η (β1 m̂_t + (1 − β1) g_t / (1 − β1^t)) / (√v̂_t + ε)``);
     torch uses Dozat's momentum schedule μ_t, which warms the momentum up from
-    β1/2 towards β1 (ψ = 0.004 = 1/250 by default). Torch keeps the product
+    β1/2 towards β1 (ψ = 0.004 = 1/250 by default). Dozat's Algorithm 2 also
+    builds the buffer with the schedule, m_t = μ_t m_{t-1} + (1 − μ_t) g_t;
+    torch keeps the constant β1 there. Torch keeps the product
     μ_1⋯μ_t as a scalar tensor of the default dtype (float32 unless changed),
     and so does this class, to stay equal to torch.
     ``decoupled_weight_decay=True`` gives NAdamW.
