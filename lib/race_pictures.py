@@ -259,8 +259,11 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
             path(left, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
         left.set_xlim(*f.xlim)
         left.set_ylim(*f.ylim)
+        # A run that blows up (SGD at lr 0.3 on the quadratic) reaches f - f* near 1e307: a log
+        # axis's default margin would put its top past the largest float. No margin, and a cap.
+        right.set_ymargin(0)
         plot_values(result, ax=right)
-        low, high = right.get_ylim()  # a run that blew up would take the axis to 1e300 and past
+        low, high = right.get_ylim()
         right.set_ylim(max(low, -1e12), min(high, 1e12))
         return {f"{label} final f": value for label, value in result.final_values().items()}
 

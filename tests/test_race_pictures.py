@@ -164,3 +164,23 @@ def test_too_many_frames_are_refused():
     result = race(functions.saddle(), [contender("adam", lr=0.1)], x0=[1.0, 0.1], steps=3)
     with pytest.raises(ValueError, match="frames"):
         animate(result, frames=41)
+
+
+def test_a_run_that_blows_up_keeps_the_progress_axis_readable():
+    """SGD at lr 0.3 on chapter 10's quadratic diverges to f - f* near 1e307: the axis must not overflow."""
+    import warnings
+
+    courses = {
+        "quadratic": (functions.quadratic(condition_number=50), [-5.0, 2.0]),
+        "saddle": (functions.saddle(), [1.0, 1e-3]),
+    }
+    shown = explorer(courses, optimizers=("sgd", "rmsprop", "adam"), steps=150)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in matplotlib's scale would be a RuntimeWarning
+        fig, values = shown.figure(
+            {"surface": "quadratic", "lineup": "SGD, RMSprop, Adam", "lr": 0.3, "beta1": 0.9, "beta2": 0.999}
+        )
+    assert values["SGD final f"] > 1e100  # the run did blow up
+    low, high = fig.axes[1].get_ylim()
+    assert high == pytest.approx(1e12)
+    assert low < 1e-3  # the runs that converge stay on the axis, far below its top
