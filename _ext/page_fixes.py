@@ -18,6 +18,9 @@ and the JavaScript console) found in markup that no chapter writes itself:
   ``$...$`` maths of a BibTeX title is typeset instead of shown as TeX;
 * ``_ext/static/page-fixes.css`` darkens links on the light background of
   admonitions (exercises), whose contrast was too low;
+* ``_ext/static/sidebar-toggles.js`` makes the menu and "On this page" buttons open
+  their sidebars on a phone (a workaround for pydata/pydata-sphinx-theme#2451, removed
+  once a release that fixes it is locked; ``tests/test_phone.py`` taps both);
 * inline scripts that the theme adds twice are written once (a second
   ``const THEBE_JS_URL`` is a script error), and the theme gets a default colour
   mode (an empty one logs "Got invalid theme mode").
@@ -35,6 +38,7 @@ from sphinx.application import Sphinx
 
 HERE = pathlib.Path(__file__).resolve().parent
 STYLE_SHEET = "page-fixes.css"
+SIDEBAR_TOGGLES = "sidebar-toggles.js"  # pydata/pydata-sphinx-theme#2451: delete once a fixed release is locked
 DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 ANIMATION_IMAGE = re.compile(r'<img id="(_anim_img\w+)"(?![^>]*\balt=)')
 ANIMATION_SLIDER = re.compile(r'<input id="(_anim_slider\w+)"(?![^>]*\baria-label=)')
@@ -136,6 +140,7 @@ def setup(app: Sphinx):
     app.connect("doctree-resolved", name_outputs)
     app.connect("doctree-resolved", math_in_citations)
     app.add_css_file(STYLE_SHEET)
+    app.add_js_file(SIDEBAR_TOGGLES)
     app.connect("html-page-context", fix_page, priority=900)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}
