@@ -143,3 +143,17 @@ def test_an_explorer_cell_that_shows_no_explorer_names_the_chapter_the_cell_and_
     assert "chapters/explorer, cell 2 tagged explorer shows no site explorer; it showed: not an explorer" in log, log[
         -3000:
     ]
+
+
+def test_a_cell_that_writes_to_stderr_fails_the_build_unless_tagged_to(tmp_path):
+    """A warning a cell prints (with the build machine's paths) never reaches a page unnoticed."""
+    book = scratch_book(tmp_path)
+    warns = "import sys\nprint('a warning from the build', file=sys.stderr)"
+    notebook(book / "chapters" / "plain.ipynb", (warns, []))
+    log = build(book, succeeds=False)
+    assert "stderr was found in the cell outputs of cell 3" in log, log[-3000:]
+    notebook(book / "chapters" / "plain.ipynb", (warns, ["remove-stderr"]))
+    build(book)
+    page = (book / "_build" / "html" / "chapters" / "plain.html").read_text(encoding="utf-8")
+    assert "print(" in page  # the cell is on the page, its stderr is not
+    assert "output stderr" not in page
