@@ -15,8 +15,11 @@ below reads that one load (``phone_reports`` keeps it):
   controls, animation player, solution toggles) are at least 44 × 44 CSS px
   (WCAG 2.5.5), or at least 24 × 24 px with no other control within the 44 px
   circle around their centre (the spacing of WCAG 2.5.8, at 2.5.5's size);
+* the "Back to top" pill, scrolled down and back up, lies over nothing in the article;
 * no output of a cell on the page is what the cell wrote to stderr (a build
   warning, with the build machine's paths), unless the cell is tagged to allow it;
+* a search for a section's name ("Adam", "warm-up", "L-BFGS") lists a link into that
+  section, and the search field's magnifier does not lie over the typed text;
 * a screenshot of each page goes to ``screenshots/phone/`` next to the desktop ones.
 
 With ``-s`` each page prints its counts: boxes that hide content without a cue
@@ -46,6 +49,7 @@ PHONE = {
 TARGET = 44  # CSS px, WCAG 2.5.5
 SMALLEST = 24  # CSS px, WCAG 2.5.8
 SIDEBARS = {"menu": "primary", "contents": "secondary"}
+SECTION_QUERIES = ("Adam", "warm-up", "L-BFGS")  # each names a section of a chapter
 
 # Every box in the article that hides part of its content sideways, and every element that
 # sticks out of the screen with no such box around it; the controls a learner taps.
@@ -124,6 +128,18 @@ AUDIT_JS = r"""([target, smallest]) => {
   };
 }"""
 
+# What the "Back to top" pill, when it shows, lies over in the article (scrolled down, then up a
+# little, as it appears): the tags of the elements under its centre.
+BACK_TO_TOP_JS = r"""() => {
+  const pill = document.getElementById('pst-back-to-top');
+  if (!pill) return [];
+  const style = getComputedStyle(pill), r = pill.getBoundingClientRect();
+  if (style.display === 'none' || style.visibility !== 'visible' || !r.width) return [];
+  return document.elementsFromPoint(r.left + r.width / 2, r.top + r.height / 2)
+    .filter((e) => !pill.contains(e) && e.closest('article') && !['SECTION', 'ARTICLE', 'DIV'].includes(e.tagName))
+    .map((e) => e.tagName.toLowerCase());
+}"""
+
 # Whether a sidebar's content is on the screen: its dialog open, its links inside the viewport.
 SIDEBAR_SHOWN_JS = r"""(which) => {
   const dialog = document.getElementById(`pst-${which}-sidebar-modal`);
@@ -143,6 +159,7 @@ class PhoneReport:
     url: str
     audit: dict = dataclasses.field(default_factory=dict)
     sidebars: dict = dataclasses.field(default_factory=dict)
+    under_back_to_top: list[str] = dataclasses.field(default_factory=list)
     screenshot: pathlib.Path | None = None
 
 
@@ -190,6 +207,11 @@ def _load(browser, base_url: str, page_name: str) -> PhoneReport:
     report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
     page.screenshot(path=str(report.screenshot), full_page=True, scale="css")
     report.sidebars = {name: _sidebar(page, which) for name, which in SIDEBARS.items()}
+    page.evaluate("() => scrollTo(0, 3000)")
+    page.wait_for_timeout(300)
+    page.evaluate("() => scrollTo(0, scrollY - 400)")  # a reader scrolling back up: the pill shows
+    page.wait_for_timeout(500)
+    report.under_back_to_top = page.evaluate(BACK_TO_TOP_JS)
     context.close()
     return report
 
@@ -255,6 +277,12 @@ def test_controls_are_big_enough_for_a_finger(phone_reports, page_name):
 
 
 @pytest.mark.parametrize("page_name", PAGES)
+def test_back_to_top_covers_nothing(phone_reports, page_name):
+    under = phone_reports(page_name).under_back_to_top
+    assert not under, f"{page_name}: the 'Back to top' pill lies over the article's {under}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
 def test_no_stderr_output_on_the_page(phone_reports, page_name):
     count = phone_reports(page_name).audit["stderr"]
     assert count == 0, f"{page_name}: {count} outputs of what a cell wrote to stderr"
@@ -265,3 +293,46 @@ def test_phone_screenshot_written(phone_reports, page_name):
     screenshot = phone_reports(page_name).screenshot
     assert screenshot.is_file(), f"no phone screenshot at {screenshot}"
     assert screenshot.stat().st_size > 10_000, f"{screenshot} is too small to show the page"
+
+
+# The search field of the search page: where its magnifier ends and where the typed text starts.
+SEARCH_FIELD_JS = r"""() => {
+  const input = [...document.querySelectorAll('.bd-search input')].find((e) => e.getClientRects().length > 0);
+  const icon = input.parentElement.querySelector('svg, i');
+  const style = getComputedStyle(input), box = input.getBoundingClientRect();
+  const text = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
+  return {icon_right: icon.getBoundingClientRect().right, text_left: text, value: input.value};
+}"""
+
+# The heading of the section that holds the element a link's fragment names.
+SECTION_OF_JS = r"""(id) => {
+  const target = document.getElementById(id);
+  const section = target && (target.closest('section') || target.nextElementSibling);
+  const heading = section && section.querySelector('h1, h2, h3, h4');
+  return heading ? heading.textContent : null;
+}"""
+
+
+def _squeezed(text: str) -> str:
+    return "".join(character for character in text.lower() if character.isalnum())
+
+
+@pytest.mark.parametrize("query", SECTION_QUERIES)
+def test_search_finds_a_section_by_its_name(browser, base_url, query):
+    context = browser.new_context(**PHONE, service_workers="block")
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base_url) else route.abort())
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{base_url}search.html?q={query}", wait_until="load")
+    # Sphinx lists the results one by one, then counts them in its summary
+    page.wait_for_function("() => /\\d/.test(document.querySelector('#search-results .search-summary')?.textContent)")
+    field = page.evaluate(SEARCH_FIELD_JS)
+    assert field["value"] == query
+    assert field["icon_right"] <= field["text_left"] + 0.5, f"the magnifier lies over the search text: {field}"
+    links = page.eval_on_selector_all("#search-results a[href*='#']", "links => links.map(a => a.href)")
+    assert links, f"searching for {query!r} lists no section, only whole pages"
+    page.goto(links[0], wait_until="load")
+    heading = page.evaluate(SECTION_OF_JS, links[0].split("#", 1)[1])
+    context.close()
+    assert heading, f"{query!r} leads to {links[0]}, in no section"
+    assert _squeezed(query) in _squeezed(heading), f"{query!r} leads to {links[0]}, section {heading!r}"
