@@ -15,6 +15,7 @@ below reads that one load (``phone_reports`` keeps it):
   controls, animation player, solution toggles) are at least 44 × 44 CSS px
   (WCAG 2.5.5), or at least 24 × 24 px with no other control within the 44 px
   circle around their centre (the spacing of WCAG 2.5.8, at 2.5.5's size);
+* no tooltip stays over the header's icons after those taps (a touch screen has no hover);
 * the "Back to top" pill, scrolled down and back up, lies over nothing in the article;
 * no output of a cell on the page is what the cell wrote to stderr (a build
   warning, with the build machine's paths), unless the cell is tagged to allow it;
@@ -140,6 +141,11 @@ BACK_TO_TOP_JS = r"""() => {
     .map((e) => e.tagName.toLowerCase());
 }"""
 
+# The tooltips on the screen: a tap on a header button left them over the icons beside it.
+TOOLTIPS_JS = r"""() => [...document.querySelectorAll('.tooltip')]
+  .filter((t) => t.getClientRects().length > 0 && parseFloat(getComputedStyle(t).opacity) > 0.1)
+  .map((t) => t.textContent)"""
+
 # Whether a sidebar's content is on the screen: its dialog open, its links inside the viewport.
 SIDEBAR_SHOWN_JS = r"""(which) => {
   const dialog = document.getElementById(`pst-${which}-sidebar-modal`);
@@ -160,6 +166,7 @@ class PhoneReport:
     audit: dict = dataclasses.field(default_factory=dict)
     sidebars: dict = dataclasses.field(default_factory=dict)
     under_back_to_top: list[str] = dataclasses.field(default_factory=list)
+    tooltips: list[str] = dataclasses.field(default_factory=list)
     screenshot: pathlib.Path | None = None
 
 
@@ -207,6 +214,13 @@ def _load(browser, base_url: str, page_name: str) -> PhoneReport:
     report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
     page.screenshot(path=str(report.screenshot), full_page=True, scale="css")
     report.sidebars = {name: _sidebar(page, which) for name, which in SIDEBARS.items()}
+    search = page.locator(".search-button:visible")
+    if search.count():  # open the search and close it again: focus returns to its button
+        search.first.tap()
+        page.wait_for_timeout(300)
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+    report.tooltips = page.evaluate(TOOLTIPS_JS)  # after the taps on the header's buttons
     page.evaluate("() => scrollTo(0, 3000)")
     page.wait_for_timeout(300)
     page.evaluate("() => scrollTo(0, scrollY - 400)")  # a reader scrolling back up: the pill shows
@@ -274,6 +288,12 @@ def test_controls_are_big_enough_for_a_finger(phone_reports, page_name):
     assert any(target["name"] for target in targets), f"{page_name}: no control found to measure"
     small = [target for target in targets if not target["ok"]]
     assert not small, f"{page_name}: {len(small)} of {len(targets)} controls too small to tap: {small[:10]}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_no_tooltip_stays_over_the_header(phone_reports, page_name):
+    tooltips = phone_reports(page_name).tooltips
+    assert not tooltips, f"{page_name}: after a tap, tooltips cover the header's icons: {tooltips}"
 
 
 @pytest.mark.parametrize("page_name", PAGES)
