@@ -267,8 +267,10 @@ def test_a_tap_and_the_keyboard_open_and_close_the_sidebar(phone_reports, page_n
     seen = phone_reports(page_name).sidebars[sidebar]
     if sidebar == "menu":
         assert seen["button"], f"{page_name}: no visible menu button on a phone"
-    elif not seen["button"]:
-        pytest.skip(f"{page_name} has no contents button (no sections)")
+    elif not seen["button"]:  # the theme shows the contents button only when there are sections to list
+        sections = (SITE / f"{page_name}.html").read_text(encoding="utf-8").count("<section")
+        assert sections <= 1, f"{page_name} has {sections} sections but no contents button on a phone"
+        return
     failed = [step for step, ok in seen.items() if not ok]
     assert not failed, f"{page_name}: the {sidebar} on a phone: failed to {failed} (upstream: pydata-sphinx-theme#2451)"
 
