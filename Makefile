@@ -55,7 +55,7 @@ PARALLEL := -n auto --dist loadscope
 
 test: lint $(READY) $(ASSETS)
 	$(BIN)/python tools/cache_key.py
-	$(BIN)/python -m pytest tests -m "not site" $(PARALLEL)
+	$(BIN)/python -m pytest tests -m "not site" $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL)
 	$(OTHER_CPU) $(BIN)/python -m pytest chapters $(PARALLEL)
 	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest $(SITE_TESTS) -m site $(PARALLEL) --no-loadscope-reorder
