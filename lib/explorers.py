@@ -14,6 +14,11 @@ or the Docker image): a slider per :class:`Slider` (any value between its ends, 
 ``step``), a drop-down per :class:`Choice`, the figure as an image and the numbers below it,
 redrawn on every move.
 
+``backdrop(fig)``, if given, draws what stays the same whatever the settings (the axes,
+contours, a curve, fixed limits and labels) before ``draw`` adds what moves; a figure of
+many settings is then drawn once and only the moving parts again. A backdrop that depends
+on some controls names them after ``fig``: ``backdrop(fig, surface)``.
+
 Each control also lists ``values``: the settings a reader without a kernel can pick (the
 built site draws the figure for every combination of them in advance). ``pad`` names two
 sliders whose values are the x and y axes of one of the figure's axes (a heat map, a
@@ -23,6 +28,7 @@ contour plot), so that a click on that part of the picture can move both.
 from __future__ import annotations
 
 import html
+import inspect
 import io
 import itertools
 import math
@@ -156,6 +162,7 @@ class Explorer:
     pad: tuple[str, str] | None = None
     pad_axes: int = 0
     layout: str | None = "tight"
+    backdrop: Callable | None = None
     settings: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     image: bytes = b""
@@ -170,16 +177,44 @@ class Explorer:
         if self.pad is not None:
             if len(self.pad) != 2 or any(not isinstance(self.controls.get(n), Slider) for n in self.pad):
                 raise ValueError(f"pad must name two sliders of the explorer, got {self.pad!r}")
+        if self.backdrop is not None:
+            check_callable("backdrop", self.backdrop)
+            unknown = [n for n in self.backdrop_controls() if n not in self.controls]
+            if unknown:
+                raise ValueError(f"backdrop's parameters after fig must name controls, got {unknown}")
         self.set(**{name: control.value for name, control in self.controls.items()})
 
     def figure(self, settings: Mapping) -> tuple[Figure, dict]:
         """Draw ``settings`` on a new figure; the figure and the numbers ``draw`` returned."""
+        fig = self.backdrop_figure(settings)
+        return fig, self.draw_on(fig, settings)
+
+    def backdrop_controls(self) -> tuple[str, ...]:
+        """The controls the backdrop depends on: its parameters after ``fig``."""
+        if self.backdrop is None:
+            return ()
+        return tuple(inspect.signature(self.backdrop).parameters)[1:]
+
+    def backdrop_figure(self, settings: Mapping) -> Figure:
+        """A new figure with only the backdrop of ``settings`` drawn (empty without a backdrop).
+
+        :meth:`draw_on` then draws a setting on it (any setting with the same values of
+        :meth:`backdrop_controls`).
+        """
         # matplotlib reads layout=None as "the rcParams' choice", which the course style makes tight
         fig = Figure(figsize=self.figsize, dpi=self.dpi, layout=self.layout or "none")
+        if self.backdrop is not None:
+            self.backdrop(fig, **{name: settings[name] for name in self.backdrop_controls()})
+            for ax in fig.axes:
+                ax.set_prop_cycle(None)  # draw's lines take the colours in order, as on a new figure
+        return fig
+
+    def draw_on(self, fig: Figure, settings: Mapping) -> dict:
+        """Call ``draw`` on ``fig`` (which holds the backdrop) with ``settings``; its numbers."""
         values = self.draw(fig, **settings) or {}
         if not isinstance(values, Mapping):
             raise TypeError(f"draw must return a mapping name -> number (or None), got {type(values).__name__}")
-        return fig, {k: _number(v) for k, v in values.items()}
+        return {k: _number(v) for k, v in values.items()}
 
     def render(self, settings: Mapping) -> tuple[bytes, dict]:
         """Draw ``settings``; the figure as PNG bytes and the numbers ``draw`` returned."""
@@ -253,6 +288,7 @@ def _format(value) -> str:
 def explorer(
     draw: Callable,
     *,
+    backdrop: Callable | None = None,
     figsize=(6.0, 3.6),
     alt: str = "The explorer's figure",
     pad=None,
@@ -262,8 +298,11 @@ def explorer(
 ):
     """An :class:`Explorer` of ``draw`` with ``controls`` (keyword → :class:`Slider` or :class:`Choice`).
 
-    Display it as the last expression of a notebook cell. ``layout`` is matplotlib's layout
+    Display it as the last expression of a notebook cell. ``backdrop(fig)`` draws the parts
+    that no control changes, once (``draw`` then finds the axes in ``fig.axes``); ``layout`` is matplotlib's layout
     engine for each figure; ``None`` leaves the margins to ``draw`` (``fig.subplots_adjust``),
     which is several times faster to draw for an explorer with hundreds of settings.
     """
-    return Explorer(draw, controls, figsize=figsize, alt=alt, pad=pad, pad_axes=pad_axes, layout=layout)
+    return Explorer(
+        draw, controls, figsize=figsize, alt=alt, pad=pad, pad_axes=pad_axes, layout=layout, backdrop=backdrop
+    )

@@ -65,14 +65,19 @@ class OutlierPlot:
         )
         self.ring = ax.scatter([0.0], [0.0], s=140, facecolors="none", edgecolors=PALETTE[3], lw=2, zorder=4)
         self.label = ax.annotate("outlier", (0.0, 0.0), xytext=(8, -4), textcoords="offset points")
-        ax.set_xlim(*self._xs)
         self.ylim = ylim
-        if ylim is not None:
-            ax.set_ylim(*ylim)
-        ax.set(xlabel="$x$", ylabel="$y$", title="The line each cost prefers")
+        self.axes(ax, self.x, ylim)
         if legend:
             ax.legend(loc="lower left", fontsize=8)
         self.fits = self.update(y, index=index, delta=delta)
+
+    @staticmethod
+    def axes(ax, x, ylim=None):
+        """Set up ``ax`` for the points ``x``: limits (``ylim``, if given), labels and title."""
+        ax.set_xlim(float(x.min()) - 0.5, float(x.max()) + 0.5)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.set(xlabel="$x$", ylabel="$y$", title="The line each cost prefers")
 
     def update(self, y, *, index: int | None = None, delta: float | None = None) -> dict[str, dict[str, float]]:
         """Show the points ``(x, y)``, optionally with a new outlier ``index`` or Huber ``delta``.
@@ -121,17 +126,23 @@ def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, del
     heights = sorted({*stops(round(low), round(high), 3), height})
     deltas = sorted({0.1, 1.0, 5.0, delta})
 
-    def draw(fig, index, height, delta):
-        moved = y.clone()
-        moved[int(index)] = height
+    ylim = (low - 1, high + 1)
+
+    def backdrop(fig):
         # Margins that hold every setting's labels (the widest a tight layout asks for, over all
         # the chapter's settings): the axes stay put as the sliders move.
         fig.subplots_adjust(left=0.11, right=0.93, bottom=0.166, top=0.895)
-        plot = OutlierPlot(fig.subplots(), x, moved, index=int(index), delta=delta, ylim=(low - 1, high + 1))
+        OutlierPlot.axes(fig.subplots(), x, ylim)
+
+    def draw(fig, index, height, delta):
+        moved = y.clone()
+        moved[int(index)] = height
+        plot = OutlierPlot(fig.axes[0], x, moved, index=int(index), delta=delta, ylim=ylim)
         return {f"{FITS[loss][0]} {part}": fit[key] for loss, fit in plot.fits.items() for part, key in PARTS}
 
     return explorer(
         draw,
+        backdrop=backdrop,
         figsize=(6, 3.6),
         layout=None,
         alt="The points with one moved away, and the best MSE, Huber and MAE lines through them",

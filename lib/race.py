@@ -112,7 +112,8 @@ def course(surface, x0) -> tuple:
     return _check_surface(surface), _check_point(x0)
 
 
-def _minimum(surface) -> float | None:
+def surface_minimum(surface) -> float | None:
+    """The surface's minimum value ``f*``, or ``None`` when it has none (the saddle) or it is not finite."""
     value = getattr(surface, "minimum", None)
     if value is None:
         return None
@@ -143,7 +144,7 @@ class RaceResult:
     @property
     def minimum(self) -> float | None:
         """The surface's minimum value ``f*``, or ``None`` when it has none (the saddle)."""
-        return _minimum(self.surface)
+        return surface_minimum(self.surface)
 
     def steps_to(self, target: float) -> dict:
         """For each label, the first step ``k`` with ``f(x_k) <= target``, or ``None`` if never reached."""

@@ -21,7 +21,7 @@ import torch
 
 from lib.optimizers import NAMES
 from lib.plots import PALETTE, contour, path
-from lib.race import Contender, RaceResult, course, hyper_parameters, race, result_list
+from lib.race import Contender, RaceResult, course, hyper_parameters, race, result_list, surface_minimum
 from lib.validation import check_int, check_real
 
 __all__ = ["animate", "explorer", "plot", "plot_values"]
@@ -43,8 +43,7 @@ def _grid(n, ncols, figsize, dpi):
     return fig, list(axes.flat[:n])
 
 
-def _background(ax, result, levels, resolution):
-    surface = result.surface
+def _background(ax, surface, levels, resolution):
     contour(surface, surface.xlim, surface.ylim, ax=ax, levels=levels, resolution=resolution)
     for m in getattr(surface, "minimizers", []) or []:
         m = torch.as_tensor(m, dtype=torch.float64).cpu()
@@ -78,7 +77,7 @@ def plot(results, *, ncols: int = 2, figsize=(6, 4), dpi: int = 72, levels: int 
     colors = _colors(results)
     fig, axes = _grid(len(results), ncols, figsize, dpi)
     for ax, result in zip(axes, results, strict=True):
-        _background(ax, result, levels, resolution)
+        _background(ax, result.surface, levels, resolution)
         for label, trajectory in result.trajectories.items():
             pts = _clipped(trajectory.points, result.surface)
             path(ax, torch.as_tensor(pts), color=colors[label], marker="", markersize=0)
@@ -135,7 +134,7 @@ def animate(
     axes = still.subplots(math.ceil(len(results) / ncols), ncols, squeeze=False).flat
     panels = []
     for ax, result in zip(axes, results, strict=False):
-        _background(ax, result, levels, resolution)
+        _background(ax, result.surface, levels, resolution)
         ax.set_xlim(*result.surface.xlim)
         ax.set_ylim(*result.surface.ylim)
         panels.append((ax, result))
@@ -193,20 +192,44 @@ def plot_values(result: RaceResult, *, ax=None, log: bool = True):
     if ax is None:
         _, ax = plt.subplots()
     colors = _colors([result])
-    minimum = result.minimum
-    for label, trajectory in result.trajectories.items():
-        values = trajectory.values.detach().cpu().numpy()
-        if minimum is not None:
-            values = np.maximum(values - minimum, 1e-300)
-        ax.plot(np.arange(len(values)), values, color=colors[label], label=label, lw=1.5)
+    for label in result.trajectories:
+        _progress_line(ax, result, label, colors[label])
     if log:
         # Without a minimum (the saddle) values run off to -∞: a scale logarithmic on both sides of 0.
-        ax.set_yscale("log") if minimum is not None else ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_xlabel("step $k$")
-    ax.set_ylabel("$f(x_k) - f^*$" if minimum is not None else "$f(x_k)$")
-    ax.set_title(f"Progress on {getattr(result.surface, 'name', 'the surface')}")
+        ax.set_yscale("log") if result.minimum is not None else ax.set_yscale("symlog", linthresh=1.0)
+    _progress_labels(ax, result.surface)
     ax.legend(fontsize=8)
     return ax
+
+
+def _progress_line(ax, result, label, color):
+    values = result.trajectories[label].values.detach().cpu().numpy()
+    if result.minimum is not None:
+        values = np.maximum(values - result.minimum, 1e-300)
+    ax.plot(np.arange(len(values)), values, color=color, label=label, lw=1.5)
+
+
+def _progress_labels(ax, surface):
+    minimum = surface_minimum(surface)
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel("$f(x_k) - f^*$" if minimum is not None else "$f(x_k)$")
+    ax.set_title(f"Progress on {getattr(surface, 'name', 'the surface')}")
+
+
+def _progress_axes(ax, surface, steps):
+    """Axes for :func:`plot_values` whose range holds whatever a run does, fixed in advance.
+
+    ``f − f*`` from 1e-16 (a run there has converged) to 1e12 (one that blows up leaves at the
+    top); on a surface without a minimum, ``f`` from -1e12 to 10.
+    """
+    if surface_minimum(surface) is not None:
+        ax.set_yscale("log")
+        ax.set_ylim(1e-16, 1e12)
+    else:
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(-1e12, 10)
+    ax.set_xlim(-0.02 * steps, 1.02 * steps)
+    _progress_labels(ax, surface)
 
 
 LINEUPS = (("sgd", "rmsprop", "adam"), ("sgd", "adagrad", "adadelta"), ("adam", "adamax", "nadam"))
@@ -243,33 +266,45 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
     labels = {name.lower(): name for name in NAMES}
     lineups = {", ".join(labels[o] for o in lineup): lineup for lineup in dict.fromkeys((optimizers, *LINEUPS))}
 
-    def draw(fig, surface, lineup, lr, beta1, beta2):
-        f, x0 = checked[surface]
-        chosen = lineups[lineup]
-        runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
-        result = race(f, runners, x0=x0, steps=steps)
+    runs = {}  # (surface, optimizer, options) -> its race: a run two settings share is run once
+
+    def run(surface, runner):
+        key = (surface, runner.optimizer, tuple(sorted(runner.options.items())))
+        if key not in runs:
+            f, x0 = checked[surface]
+            runs[key] = race(f, [runner], x0=x0, steps=steps)
+        return runs[key]
+
+    def backdrop(fig, surface):
+        f, _ = checked[surface]
         # Margins that hold the labels of every setting the chapter's explorer offers (the
         # widest a tight layout asks for, measured over all of them): the axes stay put as the
         # controls move, and no layout is worked out for each of the site's 192 figures.
         fig.subplots_adjust(left=0.08, right=0.985, bottom=0.152, top=0.905, wspace=0.275)
         left, right = fig.subplots(1, 2)
-        _background(left, result, 20, 120)
-        colors = _colors([result])
-        for label, trajectory in result.trajectories.items():
-            path(left, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
+        _background(left, f, 20, 120)
         left.set_xlim(*f.xlim)
         left.set_ylim(*f.ylim)
-        # A run that blows up (SGD at lr 0.3 on the quadratic) reaches f - f* near 1e307: a log
-        # axis's default margin would put its top past the largest float. No margin, and a cap.
-        right.set_ymargin(0)
-        plot_values(result, ax=right)
-        low, high = right.get_ylim()
-        right.set_ylim(max(low, -1e12), min(high, 1e12))
-        return {f"{label} final f": value for label, value in result.final_values().items()}
+        _progress_axes(right, f, steps)
+
+    def draw(fig, surface, lineup, lr, beta1, beta2):
+        left, right = fig.axes
+        chosen = lineups[lineup]
+        runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
+        results = [run(surface, runner) for runner in runners]
+        f = results[0].surface
+        colors = _colors(results)
+        for result in results:
+            (label, trajectory), *_ = result.trajectories.items()
+            path(left, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
+            _progress_line(right, result, label, colors[label])
+        right.legend(fontsize=8)
+        return {f"{label} final f": value for r in results for label, value in r.final_values().items()}
 
     rates = sorted({0.01, 0.03, 0.1, 0.3, lr})
     return build(
         draw,
+        backdrop=backdrop,
         figsize=(10, 4),
         layout=None,
         alt="Each optimizer's path on the chosen surface's contours, and its f - f* against the step",

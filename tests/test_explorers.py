@@ -118,3 +118,31 @@ def test_the_combinations_run_the_last_control_fastest_from_the_starting_one(lin
     fig, values = shown.figure(combinations[0])
     assert values == pytest.approx({"value at 1": 0.0, "mean": 0.5})
     assert len(fig.axes) == 1
+
+
+def test_a_backdrop_names_only_controls(line):
+    with pytest.raises(ValueError, match=r"backdrop's parameters after fig must name controls, got \['speed'\]"):
+        explorer(line, backdrop=lambda fig, speed: None, slope=Slider("slope", (0.0, 1.0), 0.0))
+    with pytest.raises(TypeError, match="backdrop"):
+        explorer(line, backdrop="axes", slope=Slider("slope", (0.0, 1.0), 0.0))
+
+
+def test_a_backdrop_is_drawn_before_each_setting_on_a_new_figure(line):
+    calls = []
+
+    def backdrop(fig, kind):
+        calls.append(kind)
+        fig.subplots().set(xlim=(-1, 2), ylim=(-2, 3))
+
+    def draw(fig, slope, kind):
+        (ax,) = fig.axes  # the backdrop's axes, no others
+        ax.plot([0, 1], [0, slope], "o" if kind == "dots" else "-")
+        return {"slope": slope}
+
+    shown = explorer(
+        draw, backdrop=backdrop, slope=Slider("slope", (0.0, 1.0), 0.0), kind=Choice("kind", ("line", "dots"), "line")
+    )
+    assert calls == ["line"]
+    assert shown.set(kind="dots", slope=1.0) == {"slope": 1.0}
+    assert calls == ["line", "dots"]
+    assert shown.image.startswith(b"\x89PNG")

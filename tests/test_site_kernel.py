@@ -195,3 +195,64 @@ def test_the_profile_the_build_writes_loads_the_site_explorers(line, tmp_path, m
     assert len(list((tmp_path / "_build" / ".jupyter_cache" / "explorer-frames").iterdir())) == 2
     with pytest.raises(Exception, match="own folder"):
         explorer_frames.kernel_profile(app, SimpleNamespace(nb_execution_in_temp=True, nb_execution_cache_path=""))
+
+
+def valley_backdrop(fig, scale):
+    """Contours of a valley (steeper for a larger ``scale``) on fixed axes, and a title."""
+    ax = fig.subplots()
+    grid = np.linspace(-3, 3, 60)
+    ax.contour(grid, grid, scale * grid[:, None] ** 2 + grid[None, :] ** 2, levels=8)
+    ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="$x$", ylabel="$y$", title="a valley")
+
+
+def valley_steps(fig, scale, start, lr):
+    """Forty gradient steps on the valley; a legend and a title that change with the settings."""
+    ax = fig.axes[0]
+    point, points = np.array([start, 2.0]), []
+    for _ in range(40):
+        points.append(point)
+        point = point - lr * np.array([2 * point[1], 2 * scale * point[0]])
+    points = np.clip(points, -5, 5)
+    ax.plot(points[:, 0], points[:, 1], "o-", markersize=2, label="descent")
+    ax.plot(*points[-1], "*", markersize=10, label="end")  # the second colour of the cycle
+    ax.legend(loc="upper left")
+    ax.set_title(f"scale {scale}, lr {lr:.2f}")
+    return {"end x": float(points[-1, 0])}
+
+
+@pytest.mark.parametrize("layout", ["tight", None])
+def test_with_a_backdrop_each_site_picture_is_the_figure_of_its_setting(layout):
+    shown = explorer(
+        valley_steps,
+        backdrop=valley_backdrop,
+        figsize=(4, 3),
+        layout=layout,
+        scale=Slider("scale", (1.0, 4.0), 1.0),
+        start=Slider("start", (-2.0, 0.0, 2.0), 2.0),
+        lr=Slider("lr", (0.05, 0.2, 0.4), 0.05),
+    )
+    settings = shown.combinations()
+    drawn = {}
+    for k, _fig, picture, numbers in site_kernel.pictures(shown, settings):
+        drawn[k] = (picture.copy(), numbers)
+    assert sorted(drawn) == list(range(len(settings)))
+    assert len({p.tobytes() for p, _ in drawn.values()}) == len(settings)  # every setting looks different
+    for k, setting in enumerate(settings):
+        fig, numbers = shown.figure(setting)  # a new figure, as in a learner's kernel
+        canvas = site_kernel.FigureCanvasAgg(fig)
+        canvas.draw()
+        alone = site_kernel.rgb(canvas)
+        picture, site_numbers = drawn[k]
+        assert site_numbers == numbers
+        assert picture.shape == alone.shape
+        # the same picture, to within the anti-aliasing of lines drawn over a restored picture
+        assert np.abs(picture.astype(int) - alone).mean() < 0.05, setting
+
+
+def test_a_draw_that_moves_the_backdrops_limits_is_refused(tmp_path):
+    def autoscaled(fig, a):
+        fig.axes[0].plot([0, a], [0, a])  # the backdrop fixed no limits: they follow the line
+
+    shown = explorer(autoscaled, backdrop=lambda fig: fig.subplots(), a=Slider("a", (1.0, 2.0), 1.0))
+    with pytest.raises(ValueError, match="limits"):
+        site_kernel.site_html(shown, tmp_path, ".")
