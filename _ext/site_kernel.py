@@ -35,8 +35,10 @@ import io
 import json
 import os
 import pathlib
+import random
 import sys
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
@@ -181,23 +183,150 @@ def axes_box(fig, which: int) -> dict:
     }
 
 
-def site_html(explorer, folder: pathlib.Path, root: str) -> str:
-    """``explorer`` as the site shows it, its figures saved in ``folder``; ``root`` is the
-    site's root relative to the page."""
+class Unknown(Exception):
+    """A value :func:`fingerprint` cannot read: the explorer is drawn afresh."""
+
+
+def fingerprint(explorer) -> str | None:
+    """A hash of all an explorer's pictures depend on, or ``None`` if some of it cannot be read.
+
+    That is its controls and options, matplotlib's settings, the state of the random
+    generators, and ``draw`` and ``backdrop`` with every value they reach: defaults,
+    closures and, for the notebook's own functions, their code and the globals they name,
+    followed into the functions those are. Arrays and tensors count by their bytes, other
+    objects pickled, a module's functions by name with their defaults and closures (the
+    store is cleared when ``lib`` or a pinned package changes). Editing prose, or a cell
+    the explorer does not read, leaves it unchanged: its figures are not drawn again.
+    """
+    digest = hashlib.sha256()
+    try:
+        for part in (
+            explorer.controls,
+            explorer.figsize,
+            explorer.dpi,
+            explorer.alt,
+            explorer.pad,
+            explorer.pad_axes,
+            explorer.layout,
+            WEBP,
+            explorer.draw,
+            explorer.backdrop,
+            dict(matplotlib.rcParams),
+            torch_state(),
+            np.random.get_state(),  # noqa: NPY002 (the global generator a draw may read)
+            random.getstate(),
+        ):
+            feed(digest, part, set())
+    except (Unknown, RecursionError):
+        return None
+    return digest.hexdigest()
+
+
+def torch_state():
+    import torch
+
+    return torch.random.get_rng_state()
+
+
+def feed(digest, value, seen: set) -> None:
+    """Add ``value`` to ``digest``, following functions into the notebook's own code."""
+    import pickle
+    import types
+
+    import torch
+
+    if isinstance(value, (types.FunctionType, types.CodeType)) and id(value) in seen:
+        return
+    if isinstance(value, types.FunctionType):
+        seen.add(id(value))
+        digest.update(f"function {value.__module__}.{value.__qualname__}".encode())
+        feed(digest, (value.__defaults__, value.__kwdefaults__), seen)
+        for cell in value.__closure__ or ():
+            feed(digest, cell.cell_contents, seen)
+        if value.__module__ in ("__main__", None):  # the notebook's own: its code and what it reads
+            feed(digest, value.__code__, seen)
+            for name in sorted(names(value.__code__)):
+                if name in value.__globals__:
+                    feed(digest, (name, value.__globals__[name]), seen)
+    elif isinstance(value, types.CodeType):
+        seen.add(id(value))
+        digest.update(value.co_code + repr(value.co_names).encode())
+        for constant in value.co_consts:
+            feed(digest, constant, seen)
+    elif isinstance(value, types.ModuleType):
+        digest.update(f"module {value.__name__}".encode())
+    elif isinstance(value, (tuple, list)):
+        digest.update(f"{type(value).__name__} {len(value)}".encode())
+        for item in value:
+            feed(digest, item, seen)
+    elif isinstance(value, dict):
+        feed(digest, list(value.items()), seen)
+    elif isinstance(value, np.ndarray):
+        digest.update(f"array {value.dtype} {value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, torch.Tensor):
+        feed(digest, value.detach().cpu().numpy(), seen)
+    elif isinstance(value, type):
+        digest.update(f"class {value.__module__}.{value.__qualname__}".encode())
+    else:
+        try:
+            digest.update(pickle.dumps(value, protocol=4))
+        except Exception as error:  # an object pickle cannot write: no fingerprint
+            raise Unknown from error
+
+
+def names(code) -> set:
+    """The global names ``code`` and the code nested in it may read."""
+    found = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            found |= names(constant)
+    return found
+
+
+def drawn(explorer, folder: pathlib.Path) -> dict:
+    """Every setting of ``explorer`` drawn into ``folder``: each one's file name and numbers, the
+    starting picture's size and, for a pad, where its axes sit.
+
+    What was drawn is recorded under the explorer's :func:`fingerprint` in ``folder/records``;
+    an explorer whose fingerprint is recorded (and whose files are there) is not drawn again.
+    """
     settings = explorer.combinations()
     if len(settings) > MAX_FRAMES:
         raise ValueError(f"the site would need {len(settings)} figures for this explorer, more than {MAX_FRAMES}")
+    key = fingerprint(explorer)
+    record = folder / "records" / f"{key}.json"
+    if key is not None and record.is_file():
+        drawing = json.loads(record.read_text())
+        if all((folder / name).is_file() for name in drawing["frames"]):
+            return drawing
     start = explorer.start()
     frames, values, box, saved = [None] * len(settings), [None] * len(settings), None, {}
     for k, fig, picture, numbers in pictures(explorer, settings):
         same = hashlib.sha256(picture).digest()  # settings that look alike share a file
         if same not in saved:
             saved[same] = save_picture(picture, folder)
-        frames[k] = f"{root}/{URL}/{saved[same]}"
+        frames[k] = saved[same]
         values[k] = numbers
         if k == start:
             height, width, _ = picture.shape
             box = axes_box(fig, explorer.pad_axes) if explorer.pad else None
+    drawing = {"frames": frames, "values": values, "size": [width, height], "box": box}
+    if key is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        scratch = record.with_suffix(f".{os.getpid()}")
+        scratch.write_text(json.dumps(drawing))
+        scratch.replace(record)
+    return drawing
+
+
+def site_html(explorer, folder: pathlib.Path, root: str) -> str:
+    """``explorer`` as the site shows it, its figures saved in ``folder``; ``root`` is the
+    site's root relative to the page."""
+    drawing = drawn(explorer, folder)
+    start, box, values = explorer.start(), drawing["box"], drawing["values"]
+    width, height = drawing["size"]
+    frames = [f"{root}/{URL}/{name}" for name in drawing["frames"]]
     data = {
         "controls": [
             {"name": n, "label": c.label, "texts": [c.text(v) for v in c.values], "values": list(c.values)}

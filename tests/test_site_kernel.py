@@ -61,7 +61,7 @@ def test_a_figure_drawn_twice_is_one_file(tmp_path):
 
     data = site_data(site_kernel.site_html(explorer(flat, a=Slider("a", (0.0, 1.0, 2.0), 0.0)), tmp_path, "."))
     assert len(set(data["frames"])) == 1
-    assert len(list(tmp_path.iterdir())) == 1
+    assert len(list(tmp_path.glob("*.webp"))) == 1
 
 
 def test_a_setting_that_fails_fails_the_drawing(tmp_path):
@@ -150,7 +150,8 @@ def test_the_kernel_shows_explorers_and_progress_bars_the_sites_way_once_registe
         assert set(data) == {"text/html", "text/plain"}  # nothing for a widget manager to load
         frames = site_data(data["text/html"])["frames"]
         assert all(url.startswith("../_images/explorers/") for url in frames)
-        assert sorted(p.name for p in (tmp_path / "store").iterdir()) == sorted({u.rsplit("/", 1)[1] for u in frames})
+        saved = sorted(p.name for p in (tmp_path / "store").glob("*.webp"))
+        assert saved == sorted({u.rsplit("/", 1)[1] for u in frames})
         bar = tqdm.auto.tqdm(total=3, desc="training", mininterval=0)
         for _ in range(3):
             bar.update()
@@ -192,7 +193,7 @@ def test_the_profile_the_build_writes_loads_the_site_explorers(line, tmp_path, m
     environment = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parent.parent)}  # for lib
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=environment)
     assert out.stdout.strip() == "['text/html', 'text/plain']", out.stderr
-    assert len(list((tmp_path / "_build" / ".jupyter_cache" / "explorer-frames").iterdir())) == 2
+    assert len(list((tmp_path / "_build" / ".jupyter_cache" / "explorer-frames").glob("*.webp"))) == 2
     with pytest.raises(Exception, match="own folder"):
         explorer_frames.kernel_profile(app, SimpleNamespace(nb_execution_in_temp=True, nb_execution_cache_path=""))
 
@@ -256,3 +257,79 @@ def test_a_draw_that_moves_the_backdrops_limits_is_refused(tmp_path):
     shown = explorer(autoscaled, backdrop=lambda fig: fig.subplots(), a=Slider("a", (1.0, 2.0), 1.0))
     with pytest.raises(ValueError, match="limits"):
         site_kernel.site_html(shown, tmp_path, ".")
+
+
+NOTEBOOK_CELLS = """
+import numpy as np
+
+heights = np.arange(5.0)
+calls = []
+
+
+def axes_for(fig):
+    fig.subplots().set(xlim=(0, 5), ylim=(0, 10))
+
+
+def bars(fig, a):
+    calls.append(a)
+    fig.axes[0].plot(heights, a * heights)
+    return {"top": float(a * heights[-1])}
+"""
+
+
+def notebook():
+    """Functions defined as a notebook's cells define them (module ``__main__``), and their globals."""
+    cells = {"__name__": "__main__"}
+    exec(NOTEBOOK_CELLS, cells)
+    return cells
+
+
+def bars_explorer(cells):
+    return explorer(cells["bars"], backdrop=cells["axes_for"], figsize=(3, 2), a=Slider("a", (1.0, 2.0), 1.0))
+
+
+def test_an_explorer_whose_inputs_did_not_change_is_not_drawn_again(tmp_path):
+    cells = notebook()
+    first = site_kernel.site_html(bars_explorer(cells), tmp_path, ".")
+    assert cells["calls"].count(2.0) == 1  # the site's figure of the setting the kernel does not show
+    again = notebook()  # the notebook executed again, as after an edit to a cell the explorer does not read
+    assert site_kernel.site_html(bars_explorer(again), tmp_path, ".") == first
+    assert again["calls"] == [1.0]  # only the kernel's figure of the starting setting
+    assert len(list((tmp_path / "records").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda cells: cells.update(heights=np.arange(5.0) * 2),  # data it reads
+        lambda cells: exec("def axes_for(fig):\n    fig.subplots().set(xlim=(0, 6), ylim=(0, 10))", cells),  # its code
+        lambda cells: np.random.seed(1),  # noqa: NPY002 (the global generator a draw might read)
+    ],
+    ids=["data", "backdrop code", "random state"],
+)
+def test_an_explorer_whose_inputs_changed_is_drawn_again(tmp_path, edit):
+    np.random.seed(0)  # noqa: NPY002
+    site_kernel.site_html(bars_explorer(notebook()), tmp_path, ".")
+    cells = notebook()
+    edit(cells)
+    site_kernel.site_html(bars_explorer(cells), tmp_path, ".")
+    assert cells["calls"].count(2.0) >= 1  # drawn again: a setting the kernel's figure does not show
+    assert len(list((tmp_path / "records").iterdir())) == 2
+
+
+def test_an_explorer_reading_what_cannot_be_fingerprinted_is_always_drawn(tmp_path):
+    cells = notebook()
+    cells["heights"] = np.arange(5.0)
+    lock = __import__("threading").Lock()  # pickle cannot write a lock
+
+    def bars(fig, a):
+        assert lock is not None
+        return cells["bars"](fig, a)
+
+    shown = explorer(bars, backdrop=cells["axes_for"], figsize=(3, 2), a=Slider("a", (1.0, 2.0), 1.0))
+    assert site_kernel.fingerprint(shown) is None
+    site_kernel.site_html(shown, tmp_path, ".")
+    assert cells["calls"].count(2.0) == 1
+    site_kernel.site_html(shown, tmp_path, ".")
+    assert cells["calls"].count(2.0) == 2
+    assert not (tmp_path / "records").exists()
