@@ -64,17 +64,22 @@ def kernel_profile(app: Sphinx, config) -> None:
     if config.nb_execution_in_temp:
         raise ExtensionError("explorer_frames: explorers need each notebook executed in its own folder")
     folder = pathlib.Path(app.outdir).parent / ".ipython"
+    write_profile(folder, frame_store(app), pathlib.Path(app.srcdir))
+    os.environ["IPYTHONDIR"] = str(folder)
+
+
+def write_profile(folder: pathlib.Path, store: pathlib.Path, source: pathlib.Path) -> None:
+    """An IPython profile in ``folder`` whose kernels load :mod:`site_kernel`, with figures in ``store``."""
     profile = folder / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
     lines = [
         f"__import__('sys').path.append({str(HERE)!r})",
-        f"__import__('site_kernel').register(get_ipython(), {str(frame_store(app))!r}, {str(app.srcdir)!r})",
+        f"__import__('site_kernel').register(get_ipython(), {str(store)!r}, {str(source)!r})",
     ]
     text = f"c.InteractiveShellApp.exec_lines = {lines!r}\n"
     config_file = profile / "ipython_kernel_config.py"
     if not config_file.is_file() or config_file.read_text() != text:
         config_file.write_text(text)
-    os.environ["IPYTHONDIR"] = str(folder)
 
 
 def _printed(cell: nodes.Element) -> str:

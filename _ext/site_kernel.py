@@ -113,12 +113,14 @@ def blitted(explorer, settings):
     canvas.draw()  # the layout engine places the axes once, for the backdrop and a setting
     fig.set_layout_engine("none")
     clear()
+    places = [title.get_position() for title in titles]  # where the layout put them
     for title in titles:
         title.set_visible(False)
     canvas.draw()
     backdrop = canvas.copy_from_bbox(fig.bbox)
-    for title in titles:
+    for title, place in zip(titles, places, strict=True):
         title.set_visible(True)
+        title.set_position(place)  # a hidden title is moved off the axes when they are drawn
     kept = unchanging(fig)
     for k, setting in settings:
         numbers = explorer.draw_on(fig, setting)

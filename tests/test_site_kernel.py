@@ -199,11 +199,13 @@ def test_the_profile_the_build_writes_loads_the_site_explorers(line, tmp_path, m
 
 
 def valley_backdrop(fig, scale):
-    """Contours of a valley (steeper for a larger ``scale``) on fixed axes, and a title."""
-    ax = fig.subplots()
+    """Contours of a valley (steeper for a larger ``scale``) on fixed axes, and beside them
+    axes whose title only the backdrop sets."""
+    ax, other = fig.subplots(1, 2)
     grid = np.linspace(-3, 3, 60)
     ax.contour(grid, grid, scale * grid[:, None] ** 2 + grid[None, :] ** 2, levels=8)
     ax.set(xlim=(-3, 3), ylim=(-3, 3), xlabel="$x$", ylabel="$y$", title="a valley")
+    other.set(xlim=(0, 40), ylim=(-5, 5), title="where x goes")
 
 
 def valley_steps(fig, scale, start, lr):
@@ -218,6 +220,7 @@ def valley_steps(fig, scale, start, lr):
     ax.plot(*points[-1], "*", markersize=10, label="end")  # the second colour of the cycle
     ax.legend(loc="upper left")
     ax.set_title(f"scale {scale}, lr {lr:.2f}")
+    fig.axes[1].plot(points[:, 0])
     return {"end x": float(points[-1, 0])}
 
 
@@ -226,7 +229,7 @@ def test_with_a_backdrop_each_site_picture_is_the_figure_of_its_setting(layout):
     shown = explorer(
         valley_steps,
         backdrop=valley_backdrop,
-        figsize=(4, 3),
+        figsize=(6, 3),
         layout=layout,
         scale=Slider("scale", (1.0, 4.0), 1.0),
         start=Slider("start", (-2.0, 0.0, 2.0), 2.0),
@@ -247,7 +250,7 @@ def test_with_a_backdrop_each_site_picture_is_the_figure_of_its_setting(layout):
         assert site_numbers == numbers
         assert picture.shape == alone.shape
         # the same picture, to within the anti-aliasing of lines drawn over a restored picture
-        assert np.abs(picture.astype(int) - alone).mean() < 0.05, setting
+        assert np.abs(picture.astype(int) - alone).mean() < 0.1, setting
 
 
 def test_a_draw_that_moves_the_backdrops_limits_is_refused(tmp_path):
