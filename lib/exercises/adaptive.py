@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import torch
 
-from lib.exercises.feedback import Case, Feedback, Mistake, WrongResult, check_function, generator, randn, results
+from lib.exercises.feedback import (
+    Case,
+    Feedback,
+    Mistake,
+    WrongResult,
+    check_function,
+    generator,
+    randn,
+    results,
+    torch_path,
+)
 
 STEPS = 6
 
@@ -25,17 +35,6 @@ def problems(settings, start):
         (f"with θ of shape {shape} and {', '.join(f'{k} = {v}' for k, v in hyper.items())}", *bowl(seed, shape), hyper)
         for seed, (shape, hyper) in enumerate(settings, start=start)
     ]
-
-
-def torch_path(optimizer_class, grad, theta, **hyper):
-    param = theta.clone().requires_grad_(True)
-    optimizer = optimizer_class([param], **hyper)
-    points = [theta.clone()]
-    for _ in range(STEPS):
-        param.grad = grad(param.detach().clone())
-        optimizer.step()
-        points.append(param.detach().clone())
-    return torch.stack(points)
 
 
 def path(step, grad, theta, hyper: dict, state_names: tuple[str, ...], *, counted: bool):
@@ -75,7 +74,8 @@ def check_rmsprop_step(rmsprop_step) -> Feedback:
         Case(label, lambda f, g=g, t=t, h=h: path(f, g, t, h, ("v_t",), counted=False)) for label, g, t, h in RMSPROP
     ]
     expected = [
-        torch_path(torch.optim.RMSprop, g, t, lr=h["eta"], alpha=h["rho"], eps=h["eps"]) for _, g, t, h in RMSPROP
+        torch_path(torch.optim.RMSprop, g, t, STEPS, lr=h["eta"], alpha=h["rho"], eps=h["eps"])
+        for _, g, t, h in RMSPROP
     ]
 
     def rule(theta, g, v, eta, rho, eps, *, weight=None, square=True, root=True, sign=-1.0):
@@ -159,7 +159,7 @@ def check_adam_step(adam_step) -> Feedback:
         Case(label, lambda f, g=g, t=t, h=h: path(f, g, t, h, ("m_t", "v_t"), counted=True)) for label, g, t, h in ADAM
     ]
     expected = [
-        torch_path(torch.optim.Adam, g, t, lr=h["eta"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
+        torch_path(torch.optim.Adam, g, t, STEPS, lr=h["eta"], betas=(h["beta1"], h["beta2"]), eps=h["eps"])
         for _, g, t, h in ADAM
     ]
     mistakes = [
@@ -211,7 +211,14 @@ def check_adamw_step(adamw_step) -> Feedback:
     ]
     expected = [
         torch_path(
-            torch.optim.AdamW, g, t, lr=h["eta"], betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=h["omega"]
+            torch.optim.AdamW,
+            g,
+            t,
+            STEPS,
+            lr=h["eta"],
+            betas=(h["beta1"], h["beta2"]),
+            eps=h["eps"],
+            weight_decay=h["omega"],
         )
         for _, g, t, h in ADAMW
     ]

@@ -16,6 +16,7 @@ from lib.exercises.feedback import (
     generator,
     not_written,
     randn,
+    torch_path,
     wrap,
 )
 from lib.validation import check_callable
@@ -44,14 +45,7 @@ def check_gradient_descent(gradient_descent) -> Feedback:
     cases = [Case(label, lambda f, g=g, t=t, e=e, s=s: f(g, *fresh(t), e, s)) for label, g, t, e, s in data]
 
     def torch_sgd(grad, theta, eta, steps):
-        param = theta.clone().requires_grad_(True)
-        optimizer = torch.optim.SGD([param], lr=eta)
-        points = [theta.clone()]
-        for _ in range(steps):
-            param.grad = grad(param.detach().clone())
-            optimizer.step()
-            points.append(param.detach().clone())
-        return torch.stack(points)
+        return torch_path(torch.optim.SGD, grad, theta, steps, lr=eta)
 
     def first_gradient(grad, theta, eta, steps):
         g = grad(theta)

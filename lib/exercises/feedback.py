@@ -207,6 +207,18 @@ def not_written(shown: str) -> Feedback:
     )
 
 
+def torch_path(optimizer_class, grad, theta: torch.Tensor, steps: int, **hyper) -> torch.Tensor:
+    """The points ``optimizer_class([θ], **hyper)`` visits from ``theta``, given ``∇f = grad``, start included."""
+    param = theta.clone().requires_grad_(True)
+    optimizer = optimizer_class([param], **hyper)
+    points = [theta.clone()]
+    for _ in range(steps):
+        param.grad = grad(param.detach().clone())
+        optimizer.step()
+        points.append(param.detach().clone())
+    return torch.stack(points)
+
+
 def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import torch
 
-from lib.exercises.feedback import Case, Feedback, Mistake, WrongResult, check_function, generator, randn, results
+from lib.exercises.feedback import (
+    Case,
+    Feedback,
+    Mistake,
+    WrongResult,
+    check_function,
+    generator,
+    randn,
+    results,
+    torch_path,
+)
 
 STEPS = 8
 
@@ -28,16 +38,9 @@ PROBLEMS = [
 ]
 
 
-def torch_path(grad, theta, eta, beta, nesterov):
+def sgd_path(grad, theta, eta, beta, nesterov):
     """The parameters ``torch.optim.SGD(momentum=β)`` visits, start included."""
-    param = theta.clone().requires_grad_(True)
-    optimizer = torch.optim.SGD([param], lr=eta, momentum=beta, nesterov=nesterov)
-    points = [theta.clone()]
-    for _ in range(STEPS):
-        param.grad = grad(param.detach().clone())
-        optimizer.step()
-        points.append(param.detach().clone())
-    return torch.stack(points)
+    return torch_path(torch.optim.SGD, grad, theta, STEPS, lr=eta, momentum=beta, nesterov=nesterov)
 
 
 def heavy_ball_path(step, grad, theta, eta, beta):
@@ -59,7 +62,7 @@ def check_heavy_ball_step(heavy_ball_step) -> Feedback:
     ``theta`` = θ_{t−1}, ``theta_prev`` = θ_{t−2} and ``grad`` = ∇f(θ_{t−1}).
     """
     cases = [Case(label, lambda f, p=p: heavy_ball_path(f, *p)) for label, *p in PROBLEMS]
-    torch_paths = [torch_path(*p, nesterov=False) for _, *p in PROBLEMS]
+    torch_paths = [sgd_path(*p, nesterov=False) for _, *p in PROBLEMS]
     mistakes = [
         Mistake(
             lambda t, p, g, e, b: t - e * g - b * (t - p),
@@ -114,7 +117,7 @@ def check_nesterov_step(nesterov_step) -> Feedback:
     are compared with the parameters of ``torch.optim.SGD(nesterov=True)``.
     """
     cases = [Case(label, lambda f, p=p: nesterov_path(f, *p)) for label, *p in PROBLEMS]
-    torch_paths = [torch_path(*p, nesterov=True) for _, *p in PROBLEMS]
+    torch_paths = [sgd_path(*p, nesterov=True) for _, *p in PROBLEMS]
 
     def step(theta, delta, grad, eta, beta, *, at=1.0, sign=-1.0, keep=False):
         new = beta * delta + sign * eta * grad(theta + at * beta * delta)
