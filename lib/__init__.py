@@ -8,6 +8,7 @@ Foundations: ``data``, ``losses``, ``autodiff``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``loops``, ``trajectory``, ``train``,
 ``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``explorers``, ``outliers``. Argument checks: ``validation``.
+Checking a learner's code in the checked exercises: ``exercises``.
 Timing work fairly on a busy machine: ``timing``.
 The torch releases the course is tested with: ``versions``.
 """
@@ -17,6 +18,7 @@ __all__ = [
     "calculus",
     "data",
     "distributed",
+    "exercises",
     "explorers",
     "functions",
     "loops",
