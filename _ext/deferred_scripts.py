@@ -14,11 +14,7 @@ the end of the build this extension rewrites the head of every page:
   book) are loaded by the search page only, unless the theme's search-as-you-type,
   the one thing that needs them elsewhere, is switched on;
 * thebe's scripts, style sheet and configuration are left out: this book offers no
-  live code on its pages (no thebe launch button), so they are never used;
-* the theme's first inline script, which sets the page's colour theme before it is
-  drawn, settles "auto" (the default, on a first visit) on the reader's light or dark
-  preference there and then, as the theme's script does later: otherwise that later
-  change from "auto" restyles every element of the page, with colour transitions.
+  live code on its pages (no thebe launch button), so they are never used.
 """
 
 from __future__ import annotations
@@ -38,13 +34,6 @@ THEBE = re.compile(
 )
 
 
-AUTO_THEME = 'document.documentElement.dataset.theme = localStorage.getItem("theme") || "auto";'
-SETTLED_THEME = (
-    'document.documentElement.dataset.theme = localStorage.getItem("theme") || '
-    '(matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");'
-)
-
-
 def rewrite(page: str, search_page: bool, search_as_you_type: bool) -> str:
     head_end = page.find("</head>")
     if head_end < 0:
@@ -56,5 +45,4 @@ def rewrite(page: str, search_page: bool, search_as_you_type: bool) -> str:
     rest = THEBE.sub("", rest)
     head = SCRIPT_SRC.sub(r"<script defer\1>", head)
     head = OPTIONS.sub(r'<script type="module">\1</script>', head)
-    head = head.replace(AUTO_THEME, SETTLED_THEME)
     return head + rest

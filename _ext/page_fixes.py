@@ -23,7 +23,11 @@ and the JavaScript console) found in markup that no chapter writes itself:
   once a release that fixes it is locked; ``tests/test_phone.py`` taps both);
 * inline scripts that the theme adds twice are written once (a second
   ``const THEBE_JS_URL`` is a script error), and the theme gets a default colour
-  mode (an empty one logs "Got invalid theme mode").
+  mode (an empty one logs "Got invalid theme mode");
+* on a first visit the theme's colour is "auto" until its script, deferred, settles
+  it on the reader's light or dark preference, restyling every element of the page
+  with colour transitions: :data:`SETTLE_THEME`, an inline script in the head after
+  the theme's own, settles it before the page is first drawn.
 """
 
 from __future__ import annotations
@@ -134,12 +138,20 @@ def fix_page(app: Sphinx, pagename: str, templatename: str, context: dict, doctr
         context["body"] = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
 
 
+SETTLE_THEME = (
+    'if (document.documentElement.dataset.theme === "auto") document.documentElement.dataset.theme = '
+    'matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";'
+)
+"""The colour theme "auto" settled on the reader's preference, as the theme's script does later."""
+
+
 def setup(app: Sphinx):
     app.connect("config-inited", configure)
     app.connect("doctree-resolved", name_outputs)
     app.connect("doctree-resolved", math_in_citations)
     app.add_css_file(STYLE_SHEET)
     app.add_js_file(SIDEBAR_TOGGLES)
+    app.add_js_file(None, body=SETTLE_THEME)
     app.connect("html-page-context", fix_page, priority=900)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

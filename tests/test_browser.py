@@ -325,3 +325,15 @@ def test_search_finds_a_chapter(browser, base_url):
     assert link is not None
     assert not external
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_first_visit_gets_the_readers_colours_before_the_themes_script_runs(browser, base_url, scheme):
+    """With the theme's deferred scripts held back, the head alone settles "auto" on the reader's preference."""
+    context = browser.new_context(color_scheme=scheme, service_workers="block")
+    context.route("**/*.js*", lambda route: route.abort())  # only the page's inline scripts run
+    page = context.new_page()
+    page.goto(f"{base_url}intro.html", wait_until="domcontentloaded")
+    assert page.evaluate("document.documentElement.dataset.theme") == scheme
+    assert page.evaluate("document.documentElement.dataset.mode") == "auto"
+    context.close()

@@ -263,7 +263,6 @@ def test_the_head_defers_its_scripts_and_drops_unused_ones():
     assert "thebe" not in new
     assert "kernelName" not in new
     assert "searchindex" not in new
-    assert 'prefers-color-scheme: dark)").matches ? "dark" : "light"' in new
     assert "searchindex.js" in deferred_scripts.rewrite(page, search_page=True, search_as_you_type=False)
     assert deferred_scripts.rewrite(new, search_page=False, search_as_you_type=False) == new
 
