@@ -67,8 +67,13 @@ class Quiz:
     questions: tuple[dict, ...]
 
     def html(self, maths: Callable[[str], str] | None = None) -> str:
-        """The quiz as HTML; ``maths`` writes the TeX between ``$...$`` (default: :func:`mathtext_svg`)."""
-        return quiz_html(self, maths or mathtext_svg)
+        """The quiz as HTML; ``maths`` writes the TeX between ``$...$`` (default: :class:`Mathtext`)."""
+        if maths is not None:
+            return quiz_html(self, maths)
+        drawing = Mathtext(prefix=f"{quiz_id(self)}-glyph-")
+        page = quiz_html(self, drawing)
+        opening = f'<div class="quiz" id="{quiz_id(self)}">'
+        return page.replace(opening, opening + drawing.glyph_sheet(), 1)
 
     def _repr_html_(self) -> str:
         return self.html()
@@ -175,6 +180,29 @@ MATHTEXT_SPELLING = {"lVert": "Vert", "rVert": "Vert", "le": "leq", "ge": "geq"}
 """TeX macros that mathtext knows by another name."""
 
 
+class Mathtext:
+    """Draws the maths of one quiz with :func:`mathtext_svg`, every glyph outline written once.
+
+    Each drawing refers to its glyphs by an id that starts with ``prefix``; the outlines go
+    in :meth:`glyph_sheet`, a hidden ``<svg>`` the page shows before the drawings.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.glyphs: dict[str, str] = {}
+
+    def __call__(self, tex: str) -> str:
+        svg = mathtext_svg(tex)
+        for path, glyph in re.findall(r'(<path id="([^"]+)"[^>]*/>)', svg):
+            self.glyphs.setdefault(glyph, path.replace(f'id="{glyph}"', f'id="{self.prefix}{glyph}"', 1))
+        svg = re.sub(r"<defs>.*?</defs>", "", svg)
+        return svg.replace('xlink:href="#', f'xlink:href="#{self.prefix}')
+
+    def glyph_sheet(self) -> str:
+        paths = "".join(self.glyphs.values())
+        return f'<svg class="quiz-glyphs" aria-hidden="true" style="display: none"><defs>{paths}</defs></svg>'
+
+
 def mathtext_svg(tex: str) -> str:
     """``tex`` drawn by matplotlib's mathtext as inline SVG in the text's colour, named by its TeX."""
     from matplotlib import mathtext
@@ -189,6 +217,8 @@ def mathtext_svg(tex: str) -> str:
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
     svg = re.sub(r"\s*<!--.*?-->", "", svg, flags=re.DOTALL)
     svg = re.sub(r"\s+", " ", svg).replace("> <", "><").strip()
+    svg = re.sub(r' id="(?:figure|patch|text)_\d+"', "", svg)  # ids of matplotlib's groups, repeated
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg)  # a rule for every element of the page
     label = html.escape(tex, quote=True)
     style = f"vertical-align: -{depth:.1f}pt"
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" fill="currentColor" style="{style}" ', 1)
@@ -258,9 +288,14 @@ def question_html(question: dict, number: int, prefix: str, maths) -> str:
     )
 
 
+def quiz_id(quiz: Quiz) -> str:
+    """The id of the quiz's element; its questions' ids start with it."""
+    return f"quiz-{quiz.chapter.split('-')[0]}-{quiz.name}"
+
+
 def quiz_html(quiz: Quiz, maths: Callable[[str], str]) -> str:
     """The quiz's questions, its style sheet and the script that answers a click with its feedback."""
-    prefix = f"quiz-{quiz.chapter.split('-')[0]}-{quiz.name}"
+    prefix = quiz_id(quiz)
     count = len(quiz.questions)
     title = f"Check your understanding: {count} question{'s' if count > 1 else ''}"
     body = "".join(question_html(q, n, prefix, maths) for n, q in enumerate(quiz.questions, 1))
