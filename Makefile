@@ -49,7 +49,7 @@ lint: $(READY)
 # The site tests go to the workers a module at a time, in this order (the longest first: on
 # two cores the Lighthouse audits, about 100 s, and the page loads of test_browser, about
 # 110 s, start side by side).
-SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
+SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_site_quizzes.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
 OTHER_CPU := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
 PARALLEL := -n auto --dist loadscope
 

@@ -3,7 +3,7 @@
 Not a Sphinx extension: :mod:`explorer_frames` has every kernel the build starts load this
 module (through an IPython profile of the build's own, see ``explorer_frames.kernel_profile``),
 whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial build.
-:func:`register` makes two changes, and only there:
+:func:`register` makes three changes, and only there:
 
 * a progress bar of ``tqdm.auto`` is text on stdout instead of an ``ipywidgets`` bar (whose
   saved text would be its first state, 0 %): myst-nb merges a cell's stream output and
@@ -22,6 +22,10 @@ whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial
     starting figure as a sized, lazily loaded image, the numbers ``draw`` returned, and in
     ``data-explorer`` the list of figures and numbers that ``_ext/static/explorers.js``
     swaps as the controls move.
+
+* a ``lib.quiz.Quiz`` writes its maths as Sphinx writes inline maths, ``\\(...\\)`` in a
+  ``<span class="math">``, which the build typesets with the page's own equations
+  (``build_time_maths``), instead of drawing it with matplotlib's mathtext.
 
 ``lib`` knows nothing of this: a learner's kernel (Colab, Docker, nbval) never loads it.
 """
@@ -63,10 +67,20 @@ def register(shell, store: str, source: str) -> None:
         return {"text/html": markup, "text/plain": f"<explorer: {', '.join(explorer.controls)}>"}
 
     shell.display_formatter.mimebundle_formatter.for_type_by_name("lib.explorers", "Explorer", bundle)
+
+    def quiz_bundle(quiz):
+        return {"text/html": quiz.html(maths=tex_for_the_build), "text/plain": repr(quiz)}
+
+    shell.display_formatter.mimebundle_formatter.for_type_by_name("lib.quiz", "Quiz", quiz_bundle)
     import tqdm.auto
     import tqdm.std
 
     tqdm.auto.tqdm = functools.partial(tqdm.std.tqdm, file=sys.stdout)
+
+
+def tex_for_the_build(tex: str) -> str:
+    """Inline maths written as Sphinx writes it, for the build to typeset (``build_time_maths``)."""
+    return f'<span class="math notranslate nohighlight">\\({html.escape(tex, quote=False)}\\)</span>'
 
 
 def pictures(explorer, settings):

@@ -7,8 +7,8 @@ arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
 Foundations: ``data``, ``losses``, ``autodiff``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``loops``, ``trajectory``, ``train``,
 ``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
-Pictures and explorers: ``plots``, ``explorers``, ``outliers``. Argument checks: ``validation``.
-Checking a learner's code in the checked exercises: ``exercises``.
+Pictures and explorers: ``plots``, ``explorers``, ``outliers``. Quizzes: ``quiz``.
+Argument checks: ``validation``. Checking a learner's code in the checked exercises: ``exercises``.
 Timing work fairly on a busy machine: ``timing``.
 The torch releases the course is tested with: ``versions``.
 """
@@ -27,6 +27,7 @@ __all__ = [
     "optimizers",
     "outliers",
     "plots",
+    "quiz",
     "race",
     "race_pictures",
     "rates",

@@ -43,6 +43,7 @@ def fake_root(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_key, "ROOT", tmp_path)
     monkeypatch.setattr(cache_key, "CACHE", tmp_path / "_build" / ".jupyter_cache")
     monkeypatch.setattr(cache_key, "KEY_FILE", tmp_path / "_build" / ".jupyter_cache.key")
+    monkeypatch.setattr(cache_key, "QUIZ_KEYS", tmp_path / "_build" / ".jupyter_cache.quizzes.json")
     return tmp_path
 
 
@@ -81,6 +82,44 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     assert cache_key.refresh() is False
     (fake_root / "lib" / "new_module.py").write_text("")
     assert cache_key.refresh() is True
+
+
+def test_a_changed_quiz_file_drops_its_chapter_alone(fake_root):
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    chapters, cache = fake_root / "chapters", fake_root / "_build" / ".jupyter_cache"
+    (chapters / "quizzes").mkdir(parents=True)
+    cache_key.refresh()
+    notebooks = {}
+    for name in ("01-one", "02-two"):
+        notebooks[name] = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"print({name!r})")])
+        nbformat.write(notebooks[name], chapters / f"{name}.ipynb")
+        (chapters / "quizzes" / f"{name}.yaml").write_text("first: []\n")
+    assert cache_key.refresh() is False
+    for name, notebook in notebooks.items():
+        bundle = CacheBundleIn(notebook, str(chapters / f"{name}.ipynb"))
+        get_cache(cache).cache_notebook_bundle(bundle, check_validity=False)
+
+    def cached():
+        return {name for name, notebook in notebooks.items() if _is_cached(get_cache(cache), notebook)}
+
+    assert cache_key.refresh() is False
+    assert cached() == {"01-one", "02-two"}
+    (chapters / "quizzes" / "02-two.yaml").write_text("second: []\n")
+    assert cache_key.refresh() is False
+    assert cached() == {"01-one"}
+    (fake_root / "lib" / "quiz.js").write_text("// the quizzes' script\n")
+    assert cache_key.refresh() is True
+
+
+def _is_cached(cache, notebook) -> bool:
+    try:
+        cache.match_cache_notebook(notebook)
+    except KeyError:
+        return False
+    return True
 
 
 def test_lib_lists_every_module(root):

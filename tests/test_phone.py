@@ -12,7 +12,7 @@ below reads that one load (``phone_reports`` keeps it):
   table) shows a scrollbar that takes room, and a wide table keeps its first
   column in view (``position: sticky``); no element sticks out past the screen;
 * the controls a learner uses (menu, contents, search, header icons, explorer
-  controls, animation player, solution toggles) are at least 44 × 44 CSS px
+  controls, animation player, solution toggles, quiz answers) are at least 44 × 44 CSS px
   (WCAG 2.5.5), or at least 24 × 24 px with no other control within the 44 px
   circle around their centre (the spacing of WCAG 2.5.8, at 2.5.5's size);
 * no tooltip stays over the header's icons after those taps (a touch screen has no hover);
@@ -100,6 +100,7 @@ AUDIT_JS = r"""([target, smallest]) => {
     '.bd-header-article .btn', '.bd-header-article .dropdown-toggle', '.theme-switch-button',
     '.explorer-controls input', '.explorer-controls select', '.explorer-controls button',
     '.animation button', '.animation input', '.solution .toggle-button', '.cell details > summary',
+    '.quiz button', '.quiz input',
   ];
   const elements = [...new Set(document.querySelectorAll(selectors.join(', ')))].filter(shown);
   // a radio button's target is the button and its label together: a tap on either selects it
