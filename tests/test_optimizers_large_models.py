@@ -157,7 +157,7 @@ def test_default_arguments_match_torch(name, dtype):
 
 
 def test_adafactor_matches_torchs_foreach_path_to_round_off():
-    ours, ours_params, *_ = run_both("Adafactor", {"weight_decay": 0.1}, 3, torch.float64)
+    _ours, ours_params, *_ = run_both("Adafactor", {"weight_decay": 0.1}, 3, torch.float64)
     problem = Problem(SHAPES["Adafactor"], 3)
     torch_params = problem.params()
     theirs = torch.optim.Adafactor(groups(torch_params, "Adafactor"), weight_decay=0.1, foreach=True)
@@ -249,7 +249,7 @@ def test_matches_torch_on_random_settings(setting):
     train(ours, ours_params, problem, 0, 30)
     train(theirs, torch_params, problem, 0, 30)
     for a, b in zip(ours_params, torch_params, strict=True):
-        assert torch.equal(a.detach(), b.detach()) or torch.equal(a.isnan(), b.isnan()) and a.isnan().all()
+        assert torch.equal(a.detach(), b.detach()) or (torch.equal(a.isnan(), b.isnan()) and a.isnan().all())
 
 
 def test_muon_step_is_the_momentum_orthogonalized():
@@ -262,7 +262,8 @@ def test_muon_step_is_the_momentum_orthogonalized():
     optimizer.step()
     step = (start - param.detach()) / (0.1 * math.sqrt(8 / 4))
     singular_values = torch.linalg.svdvals(step)
-    assert 0.6 < singular_values.min() and singular_values.max() < 1.25
+    assert 0.6 < singular_values.min()
+    assert singular_values.max() < 1.25
     u, _, vh = torch.linalg.svd(grad, full_matrices=False)
     cosine = (step * (u @ vh)).sum() / (step.norm() * (u @ vh).norm())
     assert cosine > 0.98
@@ -272,7 +273,8 @@ def test_newton_schulz_keeps_the_singular_vectors_and_transposes_tall_matrices()
     gen = torch.Generator().manual_seed(1)
     tall = torch.randn(12, 5, generator=gen)
     out = newton_schulz(tall, optimizers.muon.NS_COEFFICIENTS, 5, 1e-7)
-    assert out.shape == tall.shape and out.dtype == torch.bfloat16
+    assert out.shape == tall.shape
+    assert out.dtype == torch.bfloat16
     assert torch.equal(out, newton_schulz(tall.T, optimizers.muon.NS_COEFFICIENTS, 5, 1e-7).T)
     assert torch.equal(newton_schulz(torch.zeros(3, 4), (3.0, -4.0, 2.0), 5, 1e-7), torch.zeros(3, 4).bfloat16())
 
@@ -293,14 +295,16 @@ def test_signature_and_defaults_are_torchs(name):
 @pytest.mark.parametrize("name", ["Adafactor", "Muon"])
 def test_docstring_states_the_update_rule(name):
     doc = getattr(optimizers, name).__doc__
-    assert "θ_t = " in doc and f"torch.optim.{name}" in doc
+    assert "θ_t = " in doc
+    assert f"torch.optim.{name}" in doc
 
 
 def test_they_are_exported_but_not_raced_by_name():
     assert {"Adafactor", "Muon"} <= set(optimizers.__all__)
     assert not {"Adafactor", "Muon"} & set(optimizers.NAMES)
     built = optimizers.create(optimizers.Muon, [torch.zeros(2, 2, requires_grad=True)], lr=0.5)
-    assert isinstance(built, optimizers.Muon) and built.param_groups[0]["lr"] == 0.5
+    assert isinstance(built, optimizers.Muon)
+    assert built.param_groups[0]["lr"] == 0.5
 
 
 # ---------------------------------------------------------------- bad arguments, each named

@@ -144,4 +144,3 @@ def _check_eps_pair(value) -> tuple[float | None, float]:
         raise ValueError(f"eps must be a pair (eps1, eps2), got {len(value)} values")
     eps1 = None if value[0] is None else check_real("eps[0]", value[0], low=0.0)
     return eps1, check_real("eps[1]", value[1], low=0.0)
-
