@@ -237,7 +237,7 @@ def random_settings(draw):
     return name, options, draw(st.integers(0, 10_000)), draw(st.sampled_from(DTYPES))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(random_settings())
 def test_matches_torch_on_random_settings(setting):
     name, options, seed, dtype = setting

@@ -23,30 +23,32 @@ def adafactor_update(
     weight_decay: float,
     maximize: bool,
 ) -> None:
-    """One step of the rule in :class:`Adafactor`'s docstring, on one parameter."""
+    """The rule in :class:`Adafactor`'s docstring: one step, one parameter."""
     eps1, eps2 = eps
     if eps1 is None:
         eps1 = torch.finfo(param.dtype).eps
     g = gradient(param, grad, maximize=maximize)
     state["step"] += 1
     t = state["step"].item()
-    # 1 − β2_t = t^c,   η_t = min(η, 1/√t),   α_t = max(ε2, RMS(θ_{t-1})) η_t
+    # 1 − β2_t = t^beta2_decay,   η_t = min(η, 1/√t)
     one_minus_beta2 = t**beta2_decay
     eta_t = min(lr, 1 / t**0.5)
-    alpha = max(eps2, param.norm(2).item() / param.numel() ** 0.5) * eta_t
+    # α_t = max(ε2, RMS(θ_{t-1})) η_t
+    rms = param.norm(2).item() / param.numel() ** 0.5
+    alpha = max(eps2, rms) * eta_t
     # θ_{t-1} ← (1 − ηω) θ_{t-1}
     if weight_decay != 0:
         param.mul_(1 - lr * weight_decay)
     if g.dim() > 1:
+        row_var, col_var = state["row_var"], state["col_var"]
         # v^r_t = β2_t v^r_{t-1} + (1 − β2_t) (row means of g_t²)
-        row_mean = torch.norm(g, dim=-1, keepdim=True).square_().div_(g.size(-1))
-        state["row_var"].lerp_(row_mean, one_minus_beta2)
+        row_mean = torch.norm(g, dim=-1, keepdim=True).square_()
+        row_var.lerp_(row_mean.div_(g.size(-1)), one_minus_beta2)
         # v^c_t = β2_t v^c_{t-1} + (1 − β2_t) (column means of g_t²)
-        col_mean = torch.norm(g, dim=-2, keepdim=True).square_().div_(g.size(-2))
-        state["col_var"].lerp_(col_mean, one_minus_beta2)
+        col_mean = torch.norm(g, dim=-2, keepdim=True).square_()
+        col_var.lerp_(col_mean.div_(g.size(-2)), one_minus_beta2)
         # v̂_t = v^r_t v^c_t / max(mean(v^r_t), ε1)
-        row_var = state["row_var"]
-        v_hat = row_var @ state["col_var"]
+        v_hat = row_var @ col_var
         v_hat.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
     else:
         # v̂_t = β2_t v̂_{t-1} + (1 − β2_t) g_t²

@@ -20,15 +20,18 @@ ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 
 
 def newton_schulz(
-    matrix: torch.Tensor, coefficients: tuple[float, float, float], steps: int, eps: float
+    matrix: torch.Tensor,
+    coefficients: tuple[float, float, float],
+    steps: int,
+    eps: float,
 ) -> torch.Tensor:
-    """About U Vᵀ for ``matrix`` = U Σ Vᵀ: ``steps`` rounds of X ← a X + b (X Xᵀ) X + c (X Xᵀ)² X.
+    """About U Vᵀ for ``matrix`` = U Σ Vᵀ, by ``steps`` rounds of
+    X ← a X + b (X Xᵀ) X + c (X Xᵀ)² X, in bfloat16 as torch computes it.
 
-    In bfloat16, as torch computes it. X starts as the matrix divided by its
-    Frobenius norm (at least ε), so every singular value lies in [0, 1]; each
-    round maps each singular value σ to a σ + b σ³ + c σ⁵ and leaves the
-    singular vectors alone. A tall matrix is iterated as its transpose, so that
-    X Xᵀ is the smaller Gram matrix.
+    X starts as the matrix divided by its Frobenius norm (at least ε), so
+    every singular value lies in [0, 1]; each round maps each singular
+    value σ to a σ + b σ³ + c σ⁵ and keeps the singular vectors. A tall
+    matrix is iterated as its transpose: X Xᵀ is then the smaller one.
     """
     a, b, c = coefficients
     x = matrix.bfloat16()
@@ -75,8 +78,9 @@ def muon_update(
     # O_t = NS(d_t)
     orthogonal = newton_schulz(direction, ns_coefficients, ns_steps, eps)
     # θ_t = (1 − ηω) θ_{t-1} − η' O_t
+    step_size = adjusted_lr(lr, adjust_lr_fn, param.shape)
     param.mul_(1 - lr * weight_decay)
-    param.add_(orthogonal, alpha=-adjusted_lr(lr, adjust_lr_fn, param.shape))
+    param.add_(orthogonal, alpha=-step_size)
 
 
 class Muon(BaseOptimizer):
@@ -98,10 +102,9 @@ class Muon(BaseOptimizer):
     O_t is the momentum with every singular value pushed towards 1: the
     direction of steepest descent when a step's size is measured by its
     spectral norm, its largest singular value. The iteration needs only
-    matrix products, and with torch's coefficients five rounds leave the
-    singular values between about 0.7 and 1.2 rather than at 1 (only the
-    smallest few, under about 1/1000 of the largest, stay lower): fast, and
-    enough.
+    matrix products, and with torch's coefficients five rounds send every
+    singular value of X_0 from 0.002 up into [0.68, 1.21] rather than to 1
+    (smaller ones grow about a⁵ ≈ 485-fold but stay below): fast, and enough.
     A tall matrix (n > k) is iterated as its transpose.
 
     Only 2-D parameters are accepted: biases, gains and embeddings go to
