@@ -6,7 +6,7 @@ arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
 
 Foundations: ``data``, ``losses``, ``autodiff``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``loops``, ``trajectory``, ``train``,
-``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
+``distributed``, ``sharding``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``explorers``, ``outliers``. Argument checks: ``validation``.
 Timing work fairly on a busy machine: ``timing``.
 The torch releases the course is tested with: ``versions``.
@@ -30,6 +30,7 @@ __all__ = [
     "rates",
     "schedules",
     "second_order",
+    "sharding",
     "timing",
     "train",
     "trajectory",
