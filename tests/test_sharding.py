@@ -54,7 +54,8 @@ def test_batch_rows_are_seeded_and_in_range():
     assert torch.equal(rows, batch_rows(30, steps=4, batch_size=10, seed=1))
     assert not torch.equal(rows, batch_rows(30, steps=4, batch_size=10, seed=2))
     assert all(len(set(r.tolist())) == 10 for r in rows)  # no row twice in a batch
-    assert 0 <= rows.min() and rows.max() < 30
+    assert 0 <= rows.min()
+    assert rows.max() < 30
 
 
 @pytest.mark.parametrize(
