@@ -6,7 +6,9 @@ Two multi-layer perceptrons, with the gradients of one real backward pass on a
 batch of 64: the 784-512-128-10 network (468,874 float32 parameters) and a
 3-layer, 512-wide one, 784-512-512-10 (669,706). Each optimizer runs with its
 settings and lib's defaults, NaN guard included; torch runs with
-``foreach=False`` (its plain per-parameter loop, the one ``lib`` mirrors). All
+``foreach=False`` (its plain per-parameter loop, the one ``lib`` mirrors;
+Muon has no other). Muon, which takes matrices only, steps the weight
+matrices alone (468,224 and 668,672 of the parameters). All
 run in one process on one thread, interleaved: each repeat times a block of
 steps (the mean CPU time per step) of lib, torch, lib with its guard off
 (``check_finite = False``, the same optimizer and tensors, so that where they
@@ -46,7 +48,13 @@ SETTINGS = [
     ("AdamW", {"lr": 1e-3, "weight_decay": 1e-2}),
     ("NAdam", {"lr": 2e-3}),
     ("Adamax", {"lr": 2e-3}),
+    ("Adafactor", {}),
+    ("Adafactor", {"weight_decay": 1e-2, "maximize": True}),
+    ("Muon", {"lr": 2e-2}),
+    ("Muon", {"lr": 2e-2, "nesterov": False, "adjust_lr_fn": "match_rms_adamw"}),
 ]
+MATRICES_ONLY = {"Muon"}  # Muon takes 2-D parameters only: it runs on the weight matrices alone
+NO_FOREACH = {"Muon"}  # torch's Muon has a single path and no foreach argument
 MODELS = {"784-512-128-10": (784, 512, 128, 10), "784-512-512-10": (784, 512, 512, 10)}
 REPEATS = 15
 STEPS_PER_BLOCK = CHECK_EVERY  # one check of the NaN guard per block, once past its first steps
@@ -88,8 +96,11 @@ def seconds_per_step(optimizer) -> float:
 
 def benchmark(name: str, kwargs: dict, params, grads) -> tuple[float, float, float, float]:
     """Median µs per step (lib, torch), median ratio lib / torch, and the guard's share of torch's step."""
-    ours = make(lambda p: optimizers.create(name, p, **kwargs), params, grads)
-    theirs = make(lambda p: getattr(torch.optim, name)(p, foreach=False, **kwargs), params, grads)
+    if name in MATRICES_ONLY:
+        params, grads = zip(*[(p, g) for p, g in zip(params, grads, strict=True) if p.dim() == 2], strict=True)
+    variant = {} if name in NO_FOREACH else {"foreach": False}
+    ours = make(lambda p: getattr(optimizers, name)(p, **kwargs), params, grads)
+    theirs = make(lambda p: getattr(torch.optim, name)(p, **variant, **kwargs), params, grads)
     lib_times, torch_times, ratios, guard = [], [], [], []
     for _ in range(REPEATS):
         # Each block follows one of another optimizer, whose tensors have pushed these out of the cache.

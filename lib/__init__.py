@@ -6,7 +6,7 @@ arguments and raises ``ValueError`` or ``TypeError`` naming the bad one.
 
 Foundations: ``data``, ``losses``, ``autodiff``, ``calculus``, ``functions``.
 Optimizers and training: ``optimizers``, ``schedules``, ``loops``, ``trajectory``, ``train``,
-``distributed``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
+``distributed``, ``sharding``, ``second_order``, ``rates``, ``race``, ``race_pictures``, ``networks``.
 Pictures and explorers: ``plots``, ``explorers``, ``outliers``. Quizzes: ``quiz``.
 Argument checks: ``validation``. Checking a learner's code in the checked exercises: ``exercises``.
 Timing work fairly on a busy machine: ``timing``.
@@ -33,6 +33,7 @@ __all__ = [
     "rates",
     "schedules",
     "second_order",
+    "sharding",
     "timing",
     "train",
     "trajectory",

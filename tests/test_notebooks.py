@@ -147,7 +147,7 @@ def test_every_explorer_is_tagged_for_the_shared_note(path):
     assert "In a live notebook" not in text, f"{path.name} repeats the shared note"
 
 
-@pytest.mark.parametrize("path", [*CHAPTERS, ROOT / "chapters" / "12-further-study.md"], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*CHAPTERS, ROOT / "chapters" / "13-further-study.md"], ids=lambda p: p.stem)
 def test_every_chapter_links_the_notation_page(path):
     assert "](../notation.md)" in path.read_text(), f"{path.name} does not link the notation page"
 

@@ -2,7 +2,10 @@
 
 Defined in chapter 10 (*Adaptive methods*), with SGD from chapters 5 and 9;
 the training loops and the race build them with :func:`create`, which takes
-a name from :data:`NAMES`, an optimizer class or a factory.
+a name from :data:`NAMES`, an optimizer class or a factory. Chapter 12
+(*Optimizers for large models*) adds :class:`Adafactor` and :class:`Muon`;
+they are not in :data:`NAMES`, the per-coordinate methods that chapters 10
+and 11 race on any parameter (Muon takes matrices only): pass their class.
 
 Each class is a ``torch.optim.Optimizer`` with torch's name, argument names and
 defaults, so it drops into any training loop and works with
@@ -36,10 +39,12 @@ from __future__ import annotations
 from torch.optim import Optimizer
 
 from lib.optimizers.adadelta import Adadelta
+from lib.optimizers.adafactor import Adafactor
 from lib.optimizers.adagrad import Adagrad
 from lib.optimizers.adam import Adam, AdamW
 from lib.optimizers.adamax import Adamax
 from lib.optimizers.base import BaseOptimizer, build_from
+from lib.optimizers.muon import Muon
 from lib.optimizers.nadam import NAdam
 from lib.optimizers.radam import RAdam
 from lib.optimizers.rmsprop import RMSprop
@@ -49,11 +54,13 @@ __all__ = [
     "NAMES",
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
     "BaseOptimizer",
+    "Muon",
     "NAdam",
     "RAdam",
     "RMSprop",
