@@ -313,3 +313,10 @@ def test_no_page_needs_a_widget_manager_and_a_progress_bar_shows_its_last_line()
         assert "embed.js" not in " ".join(loaded_urls(text)), f"{path.name} loads the widget manager"
     chapter = (SITE / "chapters" / "11-neurons-and-deep-nets.html").read_text(encoding="utf-8")
     assert re.search(r"training: 100%\|[^|<]*\| \d+/\d+ \[", chapter), "chapter 11 lost its progress bar"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_table_a_cell_prints_in_markdown_is_a_table(page):
+    """A leaderboard printed with ``IPython.display.Markdown`` shows as a table, not as lines of pipes."""
+    text = (SITE / f"{page}.html").read_text(encoding="utf-8")
+    assert not re.search(r"\|\s*-{3,}\s*\|", text), f"{page} shows a Markdown table as text"
