@@ -16,7 +16,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lib.exercises import adaptive, costs, curvature, descent, gradients, momentum, networks, schedules
+from lib.exercises import (
+    adaptive,
+    costs,
+    curvature,
+    descent,
+    gradients,
+    large_models,
+    momentum,
+    networks,
+    schedules,
+)
 from lib.exercises.feedback import Feedback
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -529,6 +539,61 @@ def relu_net_sigmoid(X, layers):
 
 
 # check -> (its argument's name, a right answer, [(a wrong answer, a phrase of its message), ...])
+
+
+# ---------------------------------------------------------------- chapter 12
+
+
+def adafactor_moments(g, v_r, v_c, beta2):
+    v_r = beta2 * v_r + (1 - beta2) * (g**2).mean(dim=1)
+    v_c = beta2 * v_c + (1 - beta2) * (g**2).mean(dim=0)
+    return v_r, v_c, torch.outer(v_r, v_c) / v_r.mean()
+
+
+def adafactor_moments_undivided(g, v_r, v_c, beta2):
+    v_r, v_c, v_hat = adafactor_moments(g, v_r, v_c, beta2)
+    return v_r, v_c, v_hat * v_r.mean()
+
+
+def adafactor_moments_transposed(g, v_r, v_c, beta2):
+    v_r, v_c, _ = adafactor_moments(g, v_r, v_c, beta2)
+    return v_r, v_c, torch.outer(v_c, v_r) / v_r.mean()
+
+
+def adafactor_moments_sums(g, v_r, v_c, beta2):
+    v_r = beta2 * v_r + (1 - beta2) * (g**2).sum(dim=1)
+    v_c = beta2 * v_c + (1 - beta2) * (g**2).sum(dim=0)
+    return v_r, v_c, torch.outer(v_r, v_c) / v_r.mean()
+
+
+def adafactor_moments_of_g(g, v_r, v_c, beta2):
+    v_r = beta2 * v_r + (1 - beta2) * g.mean(dim=1)
+    v_c = beta2 * v_c + (1 - beta2) * g.mean(dim=0)
+    return v_r, v_c, torch.outer(v_r, v_c) / v_r.mean()
+
+
+def newton_schulz(G, steps, a=3.4445, b=-4.7750, c=2.0315, scale=True, back=True):
+    tall = G.shape[0] > G.shape[1]
+    X = G.T if tall else G
+    X = X / X.norm() if scale else X
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + b * A @ X + c * A @ A @ X
+    return X.T if tall and back else X
+
+
+def newton_schulz_spectral(G, steps):
+    return newton_schulz(G / torch.linalg.matrix_norm(G, ord=2), steps, scale=False)
+
+
+def newton_schulz_entrywise(G, steps):
+    X = G / G.norm() if G.shape[0] <= G.shape[1] else G.T / G.norm()
+    for _ in range(steps):
+        A = X @ X.T
+        X = 3.4445 * X + -4.7750 * A @ X + 2.0315 * A**2 @ X
+    return X if G.shape[0] <= G.shape[1] else X.T
+
+
 EXERCISES = {
     gradients.check_mse_gradient: (
         "mse_gradient",
@@ -752,6 +817,28 @@ EXERCISES = {
             (relu_net_sigmoid, "uses the sigmoid"),
         ],
     ),
+    large_models.check_adafactor_moments: (
+        "adafactor_moments",
+        adafactor_moments,
+        [
+            (adafactor_moments_undivided, "does not divide by mean(v^r_t)"),
+            (adafactor_moments_transposed, "the wrong way round"),
+            (adafactor_moments_sums, "Adafactor keeps their means"),
+            (adafactor_moments_of_g, "averages g_t instead of g_t²"),
+            (lambda *args: adafactor_moments(*args)[:2], "returns 2 value(s); it should return 3"),
+        ],
+    ),
+    large_models.check_orthogonalize: (
+        "orthogonalize",
+        newton_schulz,
+        [
+            (lambda G, steps: newton_schulz(G, steps, scale=False), "by its Frobenius norm first"),
+            (newton_schulz_spectral, "divides G by its largest singular value"),
+            (lambda G, steps: newton_schulz(G, steps, 2.0315, -4.7750, 3.4445), "in the wrong order"),
+            (newton_schulz_entrywise, "entry by entry"),
+            (lambda G, steps: newton_schulz(G, steps, back=False), "returns a tall matrix transposed"),
+        ],
+    ),
 }
 CHECKS = list(EXERCISES)
 IDS = [check.__name__ for check in CHECKS]
@@ -868,10 +955,10 @@ def solutions(path: pathlib.Path) -> list[tuple[str, str, list[dict]]]:
 ALL_SOLUTIONS = [(path.name, *found) for path in CHAPTERS for found in solutions(path)]
 
 
-def test_chapters_2_to_11_have_two_checked_exercises_each():
+def test_chapters_2_to_12_have_two_checked_exercises_each():
     per_chapter = {int(name[:2]) for name, *_ in ALL_SOLUTIONS}
-    assert per_chapter >= set(range(2, 12))
-    for number in range(2, 12):
+    assert per_chapter >= set(range(2, 13))
+    for number in range(2, 13):
         assert sum(name.startswith(f"{number:02d}") for name, *_ in ALL_SOLUTIONS) >= 2
 
 
@@ -908,6 +995,7 @@ MODULES = {
     "ch09": momentum,
     "ch10": adaptive,
     "ch11": networks,
+    "ch12": large_models,
 }
 
 
@@ -922,3 +1010,34 @@ def test_a_message_never_shows_the_worked_solution():
         for fn in (right, *(wrong for wrong, _ in wrongs)):
             message = " ".join(check(fn).message.split())
             assert not [line for line in lines if line in message], (check.__name__, message)
+
+
+def test_adafactor_s_rebuilt_second_moment_is_the_one_torch_divides_by():
+    # one step of torch.optim.Adafactor from θ_0 = 0, unclipped: θ_1 = −ε2 η g_1 / √v̂_1
+    g = 10 ** torch.linspace(-1, 1, 3, dtype=torch.float64)[:, None] * torch.randn(
+        3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    param = torch.zeros(3, 5, dtype=torch.float64, requires_grad=True)
+    param.grad = g.clone()
+    torch.optim.Adafactor([param], lr=0.01, eps=(1e-30, 1e-3), d=1e9, foreach=False).step()
+    _, _, v_hat = adafactor_moments(g, torch.zeros(3, dtype=torch.float64), torch.zeros(5, dtype=torch.float64), 0.0)
+    assert torch.allclose(param.detach(), -1e-3 * 0.01 * g / v_hat.sqrt(), rtol=1e-10, atol=0)
+
+
+def test_newton_schulz_in_float64_is_lib_s_and_torch_s_up_to_bfloat16():
+    from lib.optimizers.muon import NS_COEFFICIENTS
+    from lib.optimizers.muon import newton_schulz as lib_newton_schulz
+
+    gen = torch.Generator().manual_seed(1)
+    for shape in ((4, 6), (6, 3), (5, 5)):
+        G = torch.randn(*shape, dtype=torch.float64, generator=gen)
+        ours = newton_schulz(G, 5)
+        assert torch.allclose(large_models.polynomial_of_singular_values(G, 5), ours, rtol=0, atol=1e-12)
+        lib_result = lib_newton_schulz(G, NS_COEFFICIENTS, 5, 1e-7).double()
+        assert (lib_result - ours).abs().max() < 0.05  # bfloat16 keeps 8 bits
+        # torch's Muon step from zero momentum, with nesterov off, is −η' times the iteration
+        param = torch.zeros(*shape, requires_grad=True)
+        param.grad = G.float()
+        torch.optim.Muon([param], lr=1.0, weight_decay=0.0, momentum=0.0, nesterov=False).step()
+        scale = max(1, shape[0] / shape[1]) ** 0.5
+        assert (-param.detach().double() / scale - ours).abs().max() < 0.05

@@ -17,11 +17,11 @@ import torch
 
 from lib import losses, rates, second_order
 from lib.data import running_cost, running_example
-from lib.optimizers import SGD, Adam, RMSprop
+from lib.optimizers import SGD, Adafactor, Adam, RMSprop
 from lib.quiz import MATHS, Quiz, load_quizzes, mathtext_svg, quiz
 from lib.schedules import CosineAnnealingLR, ExponentialLR, lr_sequence
 
-CHAPTERS = [f"{n:02d}" for n in range(1, 12)]
+CHAPTERS = [f"{n:02d}" for n in range(1, 13)]
 CALL = re.compile(r'quiz\("([\w-]+)", "([\w-]+)"\)')
 
 
@@ -88,6 +88,15 @@ def _clipped_step(norm: float, clip: float, lr: float) -> float:
     return param.norm().item()
 
 
+def _state_numbers(optimizer_class, shape) -> int:
+    """How many numbers ``optimizer_class`` keeps for a parameter of ``shape`` (its step counter aside)."""
+    param = torch.zeros(shape, requires_grad=True)
+    param.grad = torch.ones(shape)
+    optimizer = optimizer_class([param])
+    optimizer.step()
+    return sum(value.numel() for key, value in optimizer.state[param].items() if key != "step")
+
+
 def _first_below(rates_, level: float) -> int:
     return next(t for t, rate in enumerate(rates_) if rate <= level)
 
@@ -139,6 +148,8 @@ ANSWERS = {
         torch.zeros(1, 10), torch.tensor([3])
     ).item(),
     ("11-neurons-and-deep-nets", "ten-relu-layers"): lambda: (256 * (2 / (256 + 256)) / 2) ** 10,
+    ("12-optimizers-for-large-models", "adam-state-gb"): lambda: _state_numbers(Adam, (6, 5)) / 30 * 4 * 1.5e9 / 1e9,
+    ("12-optimizers-for-large-models", "adafactor-numbers"): lambda: _state_numbers(Adafactor, (4096, 1024)),
 }
 """Each numeric question, computed again."""
 

@@ -19,7 +19,7 @@ from tests.site_tools import AXE, TIMEOUT_MS, toc_pages
 
 pytestmark = pytest.mark.site
 
-PAGES = [page for page in toc_pages() if page.split("/")[-1][:2] in {f"{n:02d}" for n in range(1, 12)}]
+PAGES = [page for page in toc_pages() if page.split("/")[-1][:2] in {f"{n:02d}" for n in range(1, 13)}]
 
 VISIBLE_ANSWERS_JS = """question => [...question.querySelectorAll('.quiz-answer')]
   .filter(answer => !answer.hidden && answer.getBoundingClientRect().height > 0)

@@ -8,5 +8,6 @@ wrong in words (the sign, a missing factor, a shape), never showing the answer's
 
 * ``feedback``: what every check shares (:func:`~lib.exercises.feedback.check_function`).
 * ``gradients`` (chapter 2), ``costs`` (3), ``curvature`` (4 and 8), ``descent`` (5 and 6),
-  ``schedules`` (7), ``momentum`` (9), ``adaptive`` (10), ``networks`` (11).
+  ``schedules`` (7), ``momentum`` (9), ``adaptive`` (10), ``networks`` (11),
+  ``large_models`` (12).
 """
