@@ -32,6 +32,7 @@ whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import html
@@ -89,9 +90,9 @@ def pictures(explorer, settings):
     Without a backdrop each setting is a new figure, in order. With one, the settings that
     share a backdrop (the same values of the controls it takes) are drawn on one figure: the
     backdrop is drawn with the first of them, which fixes the layout; that picture (less the
-    axes' titles) is kept, and each setting then costs only what ``draw`` adds. This is
-    matplotlib's blitting: restore the kept picture, draw the new artists and the titles over
-    it, in the order of their ``zorder``.
+    titles ``draw`` sets) is kept, and each setting then costs only what ``draw`` adds. This
+    is matplotlib's blitting: restore the kept picture, draw the new artists and those titles
+    over it, in the order of their ``zorder``.
     """
     if explorer.backdrop is None:
         for k, setting in enumerate(settings):
@@ -113,31 +114,33 @@ def blitted(explorer, settings):
     canvas = FigureCanvasAgg(fig)
     fixed = {id(a) for a in children(fig)}
     titles = [ax.title for ax in fig.axes]
-    texts = [title.get_text() for title in titles]
+    looks = [look(title) for title in titles]
 
     def clear():  # remove what draw added, as the backdrop left the figure
         for artist in children(fig):
             if id(artist) not in fixed:
                 artist.remove()
-        for ax, title, text in zip(fig.axes, titles, texts, strict=True):
-            title.set_text(text)
+        for ax, title, (text, size, color, weight) in zip(fig.axes, titles, looks, strict=True):
+            title.set(text=text, fontsize=size, color=color, fontweight=weight)
             ax.set_prop_cycle(None)  # as Explorer.backdrop_figure leaves a new figure's axes
+
+    def retitled():  # the titles draw has set otherwise than the backdrop
+        return {i for i, title in enumerate(titles) if look(title) != looks[i]}
 
     explorer.draw_on(fig, settings[0][1])
     canvas.draw()  # the layout engine places the axes once, for the backdrop and a setting
     fig.set_layout_engine("none")
-    clear()
     places = [title.get_position() for title in titles]  # where the layout put them
-    for title in titles:
-        title.set_visible(False)
-    canvas.draw()
-    backdrop = canvas.copy_from_bbox(fig.bbox)
-    for title, place in zip(titles, places, strict=True):
-        title.set_visible(True)
-        title.set_position(place)  # a hidden title is moved off the axes when they are drawn
-    kept = unchanging(fig)
+    redrawn = retitled()  # titles drawn with each setting; the others are part of the kept picture
+    clear()
+    kept, backdrop = unchanging(fig), kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
     for k, setting in settings:
         numbers = explorer.draw_on(fig, setting)
+        if not retitled() <= redrawn:  # a title the kept picture shows has changed: keep it out too
+            redrawn |= retitled()
+            clear()
+            backdrop = kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
+            numbers = explorer.draw_on(fig, setting)
         moving = [a for a in children(fig) if id(a) not in fixed]
         if unchanging(fig) != kept:
             raise ValueError(
@@ -145,10 +148,27 @@ def blitted(explorer, settings):
                 f"add artists and set titles (at {setting}); fix limits and labels in backdrop"
             )
         canvas.restore_region(backdrop)
-        for artist in sorted([*titles, *moving], key=lambda a: a.get_zorder()):
+        for artist in sorted([*(titles[i] for i in redrawn), *moving], key=lambda a: a.get_zorder()):
             fig.draw_artist(artist)
         yield k, fig, rgb(canvas), numbers
         clear()
+
+
+def look(title) -> tuple:
+    """What of a title ``draw`` may set: its text, size, colour and weight."""
+    return title.get_text(), title.get_fontsize(), title.get_color(), title.get_fontweight()
+
+
+def kept_picture(canvas, left_out: list, titles: list, places: list):
+    """The figure drawn without ``left_out`` (titles), as a region to restore before each setting."""
+    for title in left_out:
+        title.set_visible(False)
+    canvas.draw()
+    picture = canvas.copy_from_bbox(canvas.figure.bbox)
+    for title, place in zip(titles, places, strict=True):
+        title.set_visible(True)
+        title.set_position(place)  # a hidden title is moved off the axes when they are drawn
+    return picture
 
 
 def children(fig) -> list:
@@ -318,15 +338,18 @@ def drawn(explorer, folder: pathlib.Path) -> dict:
             return drawing
     start = explorer.start()
     frames, values, box, saved = [None] * len(settings), [None] * len(settings), None, {}
-    for k, fig, picture, numbers in pictures(explorer, settings):
-        same = hashlib.sha256(picture).digest()  # settings that look alike share a file
-        if same not in saved:
-            saved[same] = save_picture(picture, folder)
-        frames[k] = saved[same]
-        values[k] = numbers
-        if k == start:
-            height, width, _ = picture.shape
-            box = axes_box(fig, explorer.pad_axes) if explorer.pad else None
+    # WebP encoding lets go of Python's lock: one thread encodes while the next setting is drawn.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as encoder:
+        for k, fig, picture, numbers in pictures(explorer, settings):
+            same = hashlib.sha256(picture).digest()  # settings that look alike share a file
+            if same not in saved:
+                saved[same] = encoder.submit(save_picture, picture, folder)
+            frames[k] = saved[same]
+            values[k] = numbers
+            if k == start:
+                height, width, _ = picture.shape
+                box = axes_box(fig, explorer.pad_axes) if explorer.pad else None
+        frames = [saving.result() for saving in frames]
     drawing = {"frames": frames, "values": values, "size": [width, height], "box": box}
     if key is not None:
         record.parent.mkdir(parents=True, exist_ok=True)

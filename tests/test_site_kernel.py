@@ -209,7 +209,7 @@ def valley_backdrop(fig, scale):
 
 
 def valley_steps(fig, scale, start, lr):
-    """Forty gradient steps on the valley; a legend and a title that change with the settings."""
+    """Forty gradient steps on the valley; a legend, and a title that some settings change."""
     ax = fig.axes[0]
     point, points = np.array([start, 2.0]), []
     for _ in range(40):
@@ -219,7 +219,8 @@ def valley_steps(fig, scale, start, lr):
     ax.plot(points[:, 0], points[:, 1], "o-", markersize=2, label="descent")
     ax.plot(*points[-1], "*", markersize=10, label="end")  # the second colour of the cycle
     ax.legend(loc="upper left")
-    ax.set_title(f"scale {scale}, lr {lr:.2f}")
+    if lr > 0.1:  # the backdrop's title, until a setting changes it
+        ax.set_title(f"scale {scale}, lr {lr:.2f}", fontsize=9)
     fig.axes[1].plot(points[:, 0])
     return {"end x": float(points[-1, 0])}
 

@@ -54,3 +54,22 @@ def test_as_finite_tensor():
         as_finite_tensor("x", ["a", "b"])
     with pytest.raises(TypeError, match="x"):
         as_finite_tensor("x", torch.tensor([1 + 2j]))
+
+
+DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.int64, torch.bool, torch.complex64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [(), (1,), (2,), (8,), (3, 3), (50,)])
+def test_all_finite_agrees_with_torch_on_small_and_large_tensors(dtype, size):
+    from lib.validation import all_finite
+
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(20):
+        values = torch.randn(size, generator=generator, dtype=torch.float64) * 10.0 ** (trial % 5)
+        if values.numel() and trial % 3 == 1:
+            values.view(-1)[trial % values.numel()] = (float("nan"), float("inf"), -float("inf"))[(trial // 3) % 3]
+        tensor = values.to(dtype) if dtype not in (torch.int64, torch.bool) or values.isfinite().all() else values
+        expected = bool(torch.isfinite(tensor).all())
+        assert all_finite(tensor) == expected, (dtype, size, tensor)
+        assert all_finite(tensor.requires_grad_(tensor.is_floating_point())) == expected
