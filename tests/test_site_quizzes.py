@@ -135,8 +135,8 @@ def _check_answers(visit: dict) -> None:
             assert [answer["key"] for answer in shown] == [expected], key
 
 
-def test_quiz_pages_are_the_eleven_chapters():
-    assert len(PAGES) == 11
+def test_quiz_pages_are_the_twelve_chapters():
+    assert len(PAGES) == 12
 
 
 @pytest.mark.parametrize("page_name", PAGES)
