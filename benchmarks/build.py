@@ -131,23 +131,13 @@ def chapter_times(copy: pathlib.Path, notebooks: list[pathlib.Path]) -> None:
     shutil.rmtree(copy / "_build")
 
 
-def edit_prose(notebook: pathlib.Path) -> None:
-    """Add a sentence to the notebook's last paragraph (a markdown cell)."""
+def append_to_last(notebook: pathlib.Path, cell_type: str, text: str) -> None:
+    """Add ``text`` to the notebook's last cell of ``cell_type``, as an author's edit would."""
     import nbformat
 
     book = nbformat.read(notebook, as_version=4)
-    cell = [c for c in book.cells if c.cell_type == "markdown"][-1]
-    cell.source += "\n\nOne more sentence."
-    nbformat.write(book, notebook)
-
-
-def edit_code(notebook: pathlib.Path) -> None:
-    """Add a comment line to the notebook's last code cell, as an author fixing a typo would."""
-    import nbformat
-
-    book = nbformat.read(notebook, as_version=4)
-    cell = [c for c in book.cells if c.cell_type == "code"][-1]
-    cell.source += "\n# checked again"
+    cell = [c for c in book.cells if c.cell_type == cell_type][-1]
+    cell.source += text
     nbformat.write(book, notebook)
 
 
@@ -182,9 +172,9 @@ def main(argv: list[str]) -> int:
         timed("warm rebuild", [*MAKE, "book"], copy, log)
         notebooks[-1].touch()  # its page is read and written again; its execution is cached
         timed("one chapter touched", [*MAKE, "book"], copy, log)
-        edit_prose(copy / EDITED)
+        append_to_last(copy / EDITED, "markdown", "\n\nOne more sentence.")
         timed("prose of ch. 9 edited", [*MAKE, "book"], copy, log)
-        edit_code(copy / EDITED)
+        append_to_last(copy / EDITED, "code", "\n# checked again")
         seconds = timed("code of ch. 9 edited", [*MAKE, "book"], copy, log)
         if options.chapters:
             print(f"{'':<22} goal: chapter 9's kernel time above + 30 s; {seconds:.1f} s here", flush=True)

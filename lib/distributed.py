@@ -50,6 +50,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def join_group(rank: int, world_size: int, port: int, folder) -> dict:
+    """What every worker does first: one thread, the data of ``folder/data.pt``, and a seat in
+    the ``gloo`` process group on ``127.0.0.1:port``. Returns the data."""
+    torch.set_num_threads(1)
+    data = torch.load(pathlib.Path(folder) / "data.pt", weights_only=True)
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, timeout=timedelta(seconds=60)
+    )
+    return data
+
+
 def _mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((prediction - target) ** 2).mean()
 
@@ -93,13 +104,9 @@ def train_worker(rank: int, world_size: int, port: int, folder: str, lr: float, 
     ``gloo`` process group on ``127.0.0.1:port`` and runs ``steps`` steps of SGD through
     ``DistributedDataParallel``, with a ``DistributedSampler`` that reshuffles every epoch.
     """
-    torch.set_num_threads(1)
     folder = pathlib.Path(folder)
-    data = torch.load(folder / "data.pt", weights_only=True)
+    data = join_group(rank, world_size, port, folder)
     x, y, start = data["x"], data["y"], data["start"]
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, timeout=timedelta(seconds=60)
-    )
     try:
         model = Line(float(start[0]), float(start[1]), dtype=x.dtype)
         replica = DistributedDataParallel(model)  # copies rank 0's parameters to every worker

@@ -21,14 +21,13 @@ from __future__ import annotations
 import pathlib
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch.distributed.optim import ZeroRedundancyOptimizer
 from torch.nn.parallel import DistributedDataParallel
 
-from lib.distributed import free_port
+from lib.distributed import free_port, join_group
 from lib.networks import mlp
 from lib.validation import as_finite_tensor, check_int, check_real
 
@@ -48,13 +47,9 @@ def state_bytes(state: dict) -> int:
 
 def sharded_worker(rank: int, world_size: int, port: int, folder: str, widths, lr: float, seed: int) -> None:
     """What one worker of :func:`sharded_adam` runs; saves its record as ``folder/rank{rank}.pt``."""
-    torch.set_num_threads(1)
     folder = pathlib.Path(folder)
-    data = torch.load(folder / "data.pt", weights_only=True)
+    data = join_group(rank, world_size, port, folder)
     x, y, rows = data["x"], data["y"], data["rows"]
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, timeout=timedelta(seconds=60)
-    )
     try:
         model = mlp(tuple(widths), seed=seed)
         replica = DistributedDataParallel(model)
