@@ -246,6 +246,19 @@ def _heavy_ball_plane(lr, momentum, steps=100):
 
 
 def expected(page: str, s: dict, names) -> dict:
+    """lib's and torch's numbers for the setting ``s`` of the explorer on ``page`` that shows ``names``.
+
+    A setting is worked out once: the state after one move is the state before the next.
+    """
+    return dict(_expected(page, tuple(sorted(s.items())), tuple(names)))
+
+
+@functools.cache
+def _expected(page: str, setting: tuple, names: tuple) -> tuple:
+    return tuple(_reference(page, dict(setting), names).items())
+
+
+def _reference(page: str, s: dict, names) -> dict:
     from lib import functions
     from lib.data import RUNNING_START, running_cost, running_example
     from lib.outliers import outlier_fits

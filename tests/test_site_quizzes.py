@@ -26,6 +26,10 @@ VISIBLE_ANSWERS_JS = """question => [...question.querySelectorAll('.quiz-answer'
   .map(answer => ({key: answer.dataset.key, text: answer.textContent}))"""
 
 
+SHOWN_AND_PRESSED_JS = f"""question => [({VISIBLE_ANSWERS_JS})(question),
+  [...question.querySelectorAll('.quiz-choice[aria-pressed="true"]')].map(b => b.dataset.key)]"""
+
+
 def _shown(page, question_id: str) -> list[dict]:
     return page.locator(f"#{question_id}").evaluate(VISIBLE_ANSWERS_JS)
 
@@ -39,13 +43,14 @@ def _answer_every_question(page, chapter: str) -> dict:
             qid = f"{prefix}-{question['id']}"
             box = page.locator(f"#{qid}")
             box.scroll_into_view_if_needed()
+            # The box is in view and nothing moves it: each click goes straight to the mouse
+            # (force) without Playwright's wait for two still animation frames. A click that
+            # lands on something else shows no explanation, and the check below fails.
             if "choices" in question:
                 for key, choice in enumerate(question["choices"]):
-                    box.locator(f'.quiz-choice[data-key="{key}"]').click()
-                    pressed = box.locator('.quiz-choice[aria-pressed="true"]').evaluate_all(
-                        "buttons => buttons.map(b => b.dataset.key)"
-                    )
-                    seen[qid, str(key)] = (_shown(page, qid), pressed, choice.get("correct", False))
+                    box.locator(f'.quiz-choice[data-key="{key}"]').click(force=True)
+                    shown, pressed = box.evaluate(SHOWN_AND_PRESSED_JS)
+                    seen[qid, str(key)] = (shown, pressed, choice.get("correct", False))
             else:
                 entry = box.locator("input")
                 typed = [(repr(question["answer"]), "right")]
@@ -53,7 +58,7 @@ def _answer_every_question(page, chapter: str) -> dict:
                 typed += [(repr(question["answer"] * 7 + 1234.5), "otherwise"), ("a lot", "unreadable")]
                 for text, key in typed:
                     entry.fill(text)
-                    box.locator(".quiz-check").click()
+                    box.locator(".quiz-check").click(force=True)
                     seen[qid, text] = (_shown(page, qid), key)
     return seen
 
