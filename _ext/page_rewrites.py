@@ -81,5 +81,6 @@ def rewrite_site(app: Sphinx, exception) -> None:
 def setup(app: Sphinx):
     app.add_config_value("page_rewrites_skip", [], "", list)  # steps left out (benchmarks/extensions.py measures each)
     app.connect("build-finished", rewrite_site, priority=950)  # after the theme rewrites pygments.css
+    app.connect("html-page-context", deferred_scripts.leave_out_thebe)
     safe = {"parallel_read_safe": True, "parallel_write_safe": True}
     return {"version": "1.0", "env_version": extensions_version(), **safe}

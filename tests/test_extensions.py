@@ -6,6 +6,7 @@ import html
 import json
 import pathlib
 import re
+import types
 
 import build_time_maths
 import compact_images
@@ -260,11 +261,22 @@ def test_the_head_defers_its_scripts_and_drops_unused_ones():
     assert '<script defer="defer" src="_static/x.js">' in new
     assert "<script type=\"module\">DOCUMENTATION_OPTIONS.pagename = 'intro';</script>" in new
     assert "<script>let hint = 'show';</script>" in new
-    assert "thebe" not in new
-    assert "kernelName" not in new
     assert "searchindex" not in new
     assert "searchindex.js" in deferred_scripts.rewrite(page, search_page=True, search_as_you_type=False)
     assert deferred_scripts.rewrite(new, search_page=False, search_as_you_type=False) == new
+
+
+def test_the_page_lists_none_of_thebes_files():
+    def asset(filename, **attributes):
+        return types.SimpleNamespace(filename=filename, attributes=attributes)
+
+    context = {
+        "script_files": [asset("_static/doctools.js"), asset("_static/sphinx-thebe.js"), asset(None, body="x = 1")],
+        "css_files": [asset("_static/sphinx-thebe.css"), asset("_static/pygments.css")],
+    }
+    deferred_scripts.leave_out_thebe(None, "intro", "page.html", context, None)
+    assert [a.filename for a in context["script_files"]] == ["_static/doctools.js", None]
+    assert [a.filename for a in context["css_files"]] == ["_static/pygments.css"]
 
 
 def test_code_tokens_in_the_blocks_colour_become_plain_text():
@@ -337,3 +349,35 @@ def test_the_rewrites_run_once_per_page_in_the_written_order(tmp_path, monkeypat
     for page in ("a", "b"):
         text = (tmp_path / f"{page}.html").read_text()
         assert text.endswith(f"{page}{''.join(f'[{name}]' for name in steps)}</main></body></html>")
+
+
+# What each of _ext/templates/ changes in the theme's own template of that name.
+TEMPLATE_FIXES = {
+    "theme-switcher.html": [
+        (" title=\"{{ _('Light') }}\"", ' aria-hidden="true"'),
+        (" title=\"{{ _('Dark') }}\"", ' aria-hidden="true"'),
+        (" title=\"{{ _('System Settings') }}\"", ' aria-hidden="true"'),
+    ],
+    "search-button-field.html": [
+        (" aria-label=\"{{ _('Search') }}\"", ""),
+        ('<i class="fa-solid fa-magnifying-glass">', '<i class="fa-solid fa-magnifying-glass" aria-hidden="true">'),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_FIXES))
+def test_each_template_override_is_the_themes_own_but_for_its_fix(name):
+    """An upgrade of pydata-sphinx-theme that changes a template we override fails here, by name."""
+    import importlib.resources
+
+    components = importlib.resources.files("pydata_sphinx_theme") / "theme" / "pydata_sphinx_theme" / "components"
+    upstream = (components / name).read_text(encoding="utf-8")
+    for old, new in TEMPLATE_FIXES[name]:
+        assert old in upstream, f"the theme's {name} changed: {old!r} is gone; update _ext/templates/{name}"
+        upstream = upstream.replace(old, new)
+    ours = (pathlib.Path(__file__).resolve().parent.parent / "_ext" / "templates" / name).read_text(encoding="utf-8")
+
+    def without_comments(text):
+        return "\n".join(line for line in re.sub(r"\{#.*?#\}", "", text, flags=re.DOTALL).splitlines() if line.strip())
+
+    assert without_comments(ours) == without_comments(upstream), f"_ext/templates/{name} differs from the theme's"

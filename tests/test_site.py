@@ -285,6 +285,7 @@ def test_no_script_holds_up_the_first_paint(page):
     assert not blocking, f"{page}: render-blocking scripts {blocking}"
     assert "fontawesome.js" not in text, f"{page} loads Font Awesome's script"
     assert "searchindex.js" not in text, f"{page} loads the search index, which only the search page needs"
+    assert "sphinx-thebe" not in text, f"{page} loads thebe, which no page uses"
 
 
 @pytest.mark.parametrize("page", PAGES)
