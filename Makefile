@@ -50,12 +50,15 @@ lint: $(READY)
 # two cores the Lighthouse audits, about 100 s, and the page loads of test_browser, about
 # 110 s, start side by side).
 SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_site_quizzes.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
+# The first stage's longest modules (scratch builds and kernels, 15-60 s each) go to the workers
+# first, so that neither waits alone at the end for one of them.
+SLOW_FIRST := tests/test_build_paths.py tests/test_parallel_execution.py tests/test_jupyter_server.py tests/test_colab.py
 OTHER_CPU := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
 PARALLEL := -n auto --dist loadscope
 
 test: lint $(READY) $(ASSETS)
 	$(BIN)/python tools/cache_key.py
-	$(BIN)/python -m pytest tests -m "not site" $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL)
+	$(BIN)/python -m pytest $(SLOW_FIRST) tests -m "not site" $(addprefix --ignore=,$(SITE_TESTS)) $(PARALLEL) --no-loadscope-reorder
 	$(OTHER_CPU) $(BIN)/python -m pytest chapters $(PARALLEL)
 	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest $(SITE_TESTS) -m site $(PARALLEL) --no-loadscope-reorder

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -44,6 +45,7 @@ def fake_root(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_key, "CACHE", tmp_path / "_build" / ".jupyter_cache")
     monkeypatch.setattr(cache_key, "KEY_FILE", tmp_path / "_build" / ".jupyter_cache.key")
     monkeypatch.setattr(cache_key, "QUIZ_KEYS", tmp_path / "_build" / ".jupyter_cache.quizzes.json")
+    monkeypatch.setattr(cache_key, "DOCTREES", tmp_path / "_build" / ".doctrees")
     return tmp_path
 
 
@@ -84,6 +86,19 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     assert cache_key.refresh() is True
 
 
+def test_a_dropped_cache_makes_sphinx_read_every_page_again(fake_root):
+    """Sphinx re-reads only sources newer than its saved state: that state goes with the cache."""
+    doctrees = fake_root / "_build" / ".doctrees"
+    cache_key.refresh()
+    doctrees.mkdir()
+    (doctrees / "environment.pickle").write_bytes(b"saved")
+    assert cache_key.refresh() is False
+    assert doctrees.exists()
+    (fake_root / "lib" / "__init__.py").write_text("VALUE = 2\n")
+    assert cache_key.refresh() is True
+    assert not doctrees.exists()
+
+
 def test_a_changed_quiz_file_drops_its_chapter_alone(fake_root):
     import nbformat
     from jupyter_cache import get_cache
@@ -107,9 +122,14 @@ def test_a_changed_quiz_file_drops_its_chapter_alone(fake_root):
 
     assert cache_key.refresh() is False
     assert cached() == {"01-one", "02-two"}
+    for name in notebooks:
+        os.utime(chapters / f"{name}.ipynb", (1_000_000_000, 1_000_000_000))
     (chapters / "quizzes" / "02-two.yaml").write_text("second: []\n")
     assert cache_key.refresh() is False
     assert cached() == {"01-one"}
+    # Sphinx reads the dropped chapter again (its notebook is newer than what it read), not the other
+    assert (chapters / "02-two.ipynb").stat().st_mtime > 1_000_000_000
+    assert (chapters / "01-one.ipynb").stat().st_mtime == 1_000_000_000
     (fake_root / "lib" / "quiz.js").write_text("// the quizzes' script\n")
     assert cache_key.refresh() is True
 

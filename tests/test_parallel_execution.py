@@ -169,14 +169,15 @@ def test_the_build_client_reports_a_late_reply(tmp_path, monkeypatch):
 
     With the shell channel deaf, each quick cell's reply waits for the end of the
     first re-poll, 3.5 s here, while the idle status comes on IOPub at once: the
-    delay is 3.5 s less the time the cell took, a second or more unless the
-    machine is very busy.
+    delay is 3.5 s less the time the cell took: a second or more, unless the machine is
+    so busy that a cell takes 2.5 s, which a loaded 2-core machine did to one of the two.
     """
     import parallel_execution
 
     monkeypatch.setattr(parallel_execution, "REPOLL_SECONDS", 3.5)
     _, _, client = run(deaf(parallel_execution.RepollingClient, "shell_channel"), tmp_path, cells=2, timeout=20)
-    assert sorted(client.late) == [1, 2], client.late
+    assert client.late, "no late reply was reported"
+    assert set(client.late) <= {1, 2}, client.late
     assert all(1.0 <= delay <= 4.0 for delay in client.late.values()), client.late
 
 

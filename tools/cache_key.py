@@ -7,6 +7,11 @@ serve stale outputs. The key is a hash of those files, stored next to the cache.
 A chapter's quiz file (``chapters/quizzes/NN-name.yaml``) is read by that chapter alone,
 so when one changes only that chapter's cached outputs are dropped (their keys, a hash
 per quiz file, are stored next to the cache too).
+
+Sphinx reads a page again only when its source is newer than what it read, and a
+dropped cache changes no source: so when the whole cache goes, Sphinx's saved state
+(``_build/.doctrees``) goes with it and every page is read again (executing what is no
+longer cached); when one chapter's outputs go, its notebook's time is set to now.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CACHE = ROOT / "_build" / ".jupyter_cache"
 KEY_FILE = ROOT / "_build" / ".jupyter_cache.key"
 QUIZ_KEYS = ROOT / "_build" / ".jupyter_cache.quizzes.json"
+DOCTREES = ROOT / "_build" / ".doctrees"  # Sphinx's saved environment (Jupyter Book's place for it)
 
 
 def current_key() -> str:
@@ -56,6 +62,7 @@ def forget_chapters(names) -> None:
         except KeyError:  # not cached
             continue
         cache.remove_cache(record.pk)
+        notebook.touch()  # Sphinx reads it again, and so executes it
 
 
 def refresh() -> bool:
@@ -65,8 +72,10 @@ def refresh() -> bool:
     """
     key = current_key()
     stale = not KEY_FILE.is_file() or KEY_FILE.read_text() != key
-    if stale and CACHE.exists():
-        shutil.rmtree(CACHE)
+    if stale:
+        for folder in (CACHE, DOCTREES):
+            if folder.exists():
+                shutil.rmtree(folder)
     quizzes = quiz_keys()
     if not stale and CACHE.exists():
         before = json.loads(QUIZ_KEYS.read_text()) if QUIZ_KEYS.is_file() else {}
