@@ -176,7 +176,7 @@ PICTURES_JS = r"""() => {
     name: (img.getAttribute('alt') || img.getAttribute('src') || '').trim().replace(/\s+/g, ' ').slice(0, 90),
     width: Number(img.getAttribute('width')) || img.naturalWidth,
     shown: img.getBoundingClientRect().width,
-    column: (img.closest('.cell_output, .output, .explorer, .animation') || article).clientWidth,
+    column: article.clientWidth,
     text: img.dataset.smallestText || null,
   }));
 }"""
@@ -186,7 +186,7 @@ def text_on_screen(picture: dict) -> float | None:
     """The CSS px of a picture's smallest text as the phone shows it (``None`` if not recorded).
 
     A picture the page hides (in a closed drop-down) is taken at the width it would have:
-    its own, or its column's if that is narrower.
+    its own, or the article's if that is narrower.
     """
     if picture["text"] is None:
         return None
