@@ -292,18 +292,15 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
 
     def backdrop(fig, surface):
         f, _ = checked[surface]
-        # Margins that hold the labels of every setting the chapter's explorer offers (the
-        # widest a tight layout asks for, measured over all of them): the axes stay put as the
-        # controls move, and no layout is worked out for each of the site's 192 figures.
-        fig.subplots_adjust(**MARGINS)
-        left, right = fig.subplots(2, 1)
-        _background(left, f, 20, 120)
-        left.set_xlim(*f.xlim)
-        left.set_ylim(*f.ylim)
-        _progress_axes(right, f, steps)
+        fig.subplots_adjust(**MARGINS)  # fixed: no layout is worked out for each of the site's figures
+        top, bottom = fig.subplots(2, 1)
+        _background(top, f, 20, 120)
+        top.set_xlim(*f.xlim)
+        top.set_ylim(*f.ylim)
+        _progress_axes(bottom, f, steps)
 
     def draw(fig, surface, lineup, lr, beta1, beta2):
-        left, right = fig.axes
+        top, bottom = fig.axes
         chosen = lineups[lineup]
         runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
         results = [run(surface, runner) for runner in runners]
@@ -311,9 +308,9 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
         colors = _colors(results)
         for result in results:
             (label, trajectory), *_ = result.trajectories.items()
-            path(left, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
-            _progress_line(right, result, label, colors[label])
-        right.legend(loc="lower left")
+            path(top, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
+            _progress_line(bottom, result, label, colors[label])
+        bottom.legend()
         return {f"{label} final f": value for r in results for label, value in r.final_values().items()}
 
     rates = sorted({0.01, 0.03, 0.1, 0.3, lr})
