@@ -8,7 +8,8 @@ end of the build every PNG a page shows from there is written again as lossless 
 the page's ``<img>`` points at the WebP file and gets the picture's ``width`` and
 ``height`` (so the text does not move when it arrives), and every image after the
 page's first is fetched only when the reader scrolls near it (``loading="lazy"``).
-The PNG is then deleted. A page already rewritten by an earlier build is left as it is.
+The smallest text a figure's PNG records (:mod:`text_sizes`) goes into the ``<img>``'s
+``data-smallest-text``. The PNG is then deleted. A page already rewritten by an earlier build is left as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import pathlib
 import re
 
+import text_sizes
 from PIL import Image
 
 IMAGES = "_images"
@@ -24,14 +26,15 @@ SRC = re.compile(r'\ssrc="([^"]+)"')
 WEBP = {"lossless": True, "method": 4}
 
 
-def webp(png: pathlib.Path) -> tuple[int, int]:
-    """Write `png` as WebP next to it (unless done already); return the picture's pixel size."""
+def webp(png: pathlib.Path) -> tuple[tuple[int, int], dict]:
+    """Write `png` as WebP next to it (unless done already); return the picture's pixel size and
+    the smallest text the PNG records (``{}`` if none, or if the PNG is gone)."""
     target = png.with_suffix(".webp")
     with Image.open(png if png.is_file() else target) as image:
-        size = image.size
+        size, record = image.size, text_sizes.from_png(image)
         if not target.is_file():
             image.save(target, "WEBP", **WEBP)
-    return size
+    return size, record
 
 
 def _with(tag: str, name: str, value: str) -> str:
@@ -56,10 +59,12 @@ def rewrite(page: str, page_path: pathlib.Path, site: pathlib.Path, converted: s
         if path.parent != (site / IMAGES).resolve() or path.suffix.lower() not in (".png", ".webp"):
             return tag
         if path.suffix.lower() == ".png" and (path.is_file() or path.with_suffix(".webp").is_file()):
-            size = webp(path)
+            size, record = webp(path)
             converted.add(path)
             tag = tag.replace(source[0], f' src="{source[1][: -len(path.suffix)]}.webp"')
             tag = _with(_with(tag, "width", str(size[0])), "height", str(size[1]))
+            if record:
+                tag = _with(tag, text_sizes.ATTRIBUTE, text_sizes.value(record))
         if not is_first:
             tag = _with(tag, "loading", "lazy")
         return _with(tag, "decoding", "async")

@@ -17,7 +17,8 @@ showed. Here each such output is rewritten:
   and fetches the frames when the animation comes within a screen of the viewport,
   or at the first press of a control.
 
-The alt text and the slider's label that :mod:`page_fixes` gives the frame are kept.
+The alt text and the slider's label that :mod:`page_fixes` gives the frame are kept; the
+smallest text the frames record (:mod:`text_sizes`) goes into the image's ``data-smallest-text``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pathlib
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import text_sizes
 from build_inputs import extensions_version
 from docutils import nodes
 from PIL import Image
@@ -77,9 +79,9 @@ def _frames(source: str) -> list[tuple[str, bytes]]:
     return [(kind, base64.b64decode(data.replace("\\\n", ""))) for _, kind, data in FRAME.findall(source)]
 
 
-def save_frame(frame: tuple[str, bytes], folder: pathlib.Path, webp=None) -> tuple[str, tuple[int, int] | None]:
+def save_frame(frame: tuple[str, bytes], folder: pathlib.Path, webp=None) -> tuple[str, tuple[int, int] | None, dict]:
     """Write one frame as WebP with Pillow's options ``webp`` (default :data:`WEBP`; an SVG frame
-    as it is); return its file name and pixel size."""
+    as it is); return its file name, pixel size and the smallest text it records."""
     webp = WEBP if webp is None else webp
     kind, data = frame
     if kind == "svg+xml":
@@ -87,26 +89,31 @@ def save_frame(frame: tuple[str, bytes], folder: pathlib.Path, webp=None) -> tup
         size = None
         if not (folder / name).is_file():
             (folder / name).write_bytes(data)
-        return name, size
+        return name, size, {}
     with Image.open(io.BytesIO(data)) as image:
-        size = image.size
+        size, record = image.size, text_sizes.from_png(image)
         name = hashlib.sha256(data + repr(sorted(webp.items())).encode()).hexdigest()[:16] + ".webp"
         if not (folder / name).is_file():
             buffer = io.BytesIO()
             image.save(buffer, "WEBP", **webp)
             (folder / name).write_bytes(buffer.getvalue())
-    return name, size
+    return name, size, record
 
 
-def save_frames(frames: list[tuple[str, bytes]], folder: pathlib.Path, webp=None) -> list[tuple[str, tuple | None]]:
+def save_frames(
+    frames: list[tuple[str, bytes]], folder: pathlib.Path, webp=None
+) -> list[tuple[str, tuple | None, dict]]:
     """:func:`save_frame` for each of ``frames``, one thread per core (Pillow encodes WebP
     without holding the GIL), in order."""
     with ThreadPoolExecutor(len(os.sched_getaffinity(0))) as pool:
         return list(pool.map(lambda frame: save_frame(frame, folder, webp), frames))
 
 
-def player_markup(identifier: str, frames: list[str], size, interval: float, mode: str, alt: str, label: str) -> str:
-    """The animation as the page shows it: first frame, slider, buttons, repetition mode."""
+def player_markup(
+    identifier: str, frames: list[str], size, interval: float, mode: str, alt: str, label: str, text: dict | None = None
+) -> str:
+    """The animation as the page shows it: first frame, slider, buttons, repetition mode; ``text``
+    is the smallest text of the frames (:mod:`text_sizes`)."""
     width_height = f' width="{size[0]}" height="{size[1]}"' if size else ""
     buttons = "".join(
         f'<button type="button" title="{title}" aria-label="{title}" data-action="{action}">'
@@ -123,7 +130,7 @@ def player_markup(identifier: str, frames: list[str], size, interval: float, mod
     return (
         f'{STYLE}<div class="animation" data-frames="{frame_list}" data-interval="{interval:g}">'
         f'<img id="_anim_img{identifier}" src="{html.escape(frames[0], quote=True)}"{width_height} '
-        f'alt="{alt}" loading="lazy" decoding="async">'
+        f'alt="{alt}"{text_sizes.attribute(text or {})} loading="lazy" decoding="async">'
         f'<div class="anim-controls"><input id="_anim_slider{identifier}" type="range" class="anim-slider" '
         f'min="0" max="{len(frames) - 1}" step="1" value="0" aria-label="{label}">'
         f'<div class="anim-buttons">{buttons}</div>'
@@ -145,12 +152,13 @@ def rewrite(source: str, folder: pathlib.Path, url: str) -> str | None:
     mode = MODE.search(source)
     return player_markup(
         image[1],
-        [f"{url}/{name}" for name, _ in saved],
+        [f"{url}/{name}" for name, _, _ in saved],
         saved[0][1],
         float(interval[1]),
         mode[1] if mode else "once",
         alt[1] if alt else "Animation",
         label[1] if label else "Animation frame",
+        text_sizes.smallest(record for _, _, record in saved),
     )
 
 

@@ -3,7 +3,13 @@
 Not a Sphinx extension: :mod:`explorer_frames` has every kernel the build starts load this
 module (through an IPython profile of the build's own, see ``explorer_frames.kernel_profile``),
 whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial build.
-:func:`register` makes three changes, and only there:
+:func:`register` makes four changes, and only there:
+
+* a matplotlib figure a cell shows is saved as the inline backend saves it (PNG, at the
+  figure's dpi, cropped to what it draws), with its smallest text recorded in the PNG's
+  :data:`lib.plots.TEXT_SIZE_KEY` text chunk; the inline backend's own PNG formatter is
+  turned off (``InlineBackend.figure_formats``), so each figure is drawn once, here.
+  ``compact_images`` carries the record onto the page;
 
 * a progress bar of ``tqdm.auto`` is text on stdout instead of an ``ipywidgets`` bar (whose
   saved text would be its first state, 0 %): myst-nb merges a cell's stream output and
@@ -21,7 +27,8 @@ whoever starts the kernel: the side-by-side executor, myst-nb, a retry, a serial
   - the cell's output is plain HTML: range inputs and drop-downs over those values, the
     starting figure as a sized, lazily loaded image, the numbers ``draw`` returned, and in
     ``data-explorer`` the list of figures and numbers that ``_ext/static/explorers.js``
-    swaps as the controls move.
+    swaps as the controls move; the image's ``data-smallest-text`` (:mod:`text_sizes`)
+    records the smallest text of all the figures.
 
 * a ``lib.quiz.Quiz`` writes its maths as Sphinx writes inline maths, ``\\(...\\)`` in a
   ``<span class="math">``, which the build typesets with the page's own equations
@@ -45,6 +52,7 @@ import sys
 
 import matplotlib
 import numpy as np
+import text_sizes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
@@ -68,6 +76,14 @@ def register(shell, store: str, source: str) -> None:
         return {"text/html": markup, "text/plain": f"<explorer: {', '.join(explorer.controls)}>"}
 
     shell.display_formatter.mimebundle_formatter.for_type_by_name("lib.explorers", "Explorer", bundle)
+    shell.display_formatter.mimebundle_formatter.for_type_by_name("matplotlib.figure", "Figure", figure_bundle)
+    # the inline backend's own PNG formatter off, so that figure_bundle draws each figure once:
+    # in the configuration it reads when pyplot first loads it, or on it if it is loaded already
+    from matplotlib_inline.config import InlineBackend
+
+    shell.config.InlineBackend.figure_formats = set()
+    if InlineBackend.initialized():
+        InlineBackend.instance().figure_formats = set()
 
     def quiz_bundle(quiz):
         return {"text/html": quiz.html(maths=tex_for_the_build), "text/plain": repr(quiz)}
@@ -77,6 +93,17 @@ def register(shell, store: str, source: str) -> None:
     import tqdm.std
 
     tqdm.auto.tqdm = functools.partial(tqdm.std.tqdm, file=sys.stdout)
+
+
+def figure_bundle(fig) -> dict:
+    """A figure as the inline backend shows it (``print_figure``: PNG, the figure's dpi, cropped
+    tight), its smallest text recorded in the PNG; nothing for an empty figure, as there."""
+    from IPython.core.pylabtools import print_figure
+
+    from lib.plots import text_size_metadata
+
+    png = print_figure(fig, "png", base64=True, metadata=text_size_metadata(fig, fig.dpi))
+    return {"image/png": png} if png else {}
 
 
 def tex_for_the_build(tex: str) -> str:
@@ -322,7 +349,8 @@ def names(code) -> set:
 
 def drawn(explorer, folder: pathlib.Path) -> dict:
     """Every setting of ``explorer`` drawn into ``folder``: each one's file name and numbers, the
-    starting picture's size and, for a pad, where its axes sit.
+    starting picture's size, the smallest text of all the pictures and, for a pad, where its
+    axes sit.
 
     What was drawn is recorded under the explorer's :func:`fingerprint` in ``folder/records``;
     an explorer whose fingerprint is recorded (and whose files are there) is not drawn again.
@@ -334,23 +362,27 @@ def drawn(explorer, folder: pathlib.Path) -> dict:
     record = folder / "records" / f"{key}.json"
     if key is not None and record.is_file():
         drawing = json.loads(record.read_text())
-        if all((folder / name).is_file() for name in drawing["frames"]):
+        if "text" in drawing and all((folder / name).is_file() for name in drawing["frames"]):
             return drawing
+    from lib.plots import smaller_text, text_size_record
+
     start = explorer.start()
     frames, values, box, saved = [None] * len(settings), [None] * len(settings), None, {}
+    text = {}  # the smallest text of all the pictures
     # WebP encoding lets go of Python's lock: one thread encodes while the next setting is drawn.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as encoder:
         for k, fig, picture, numbers in pictures(explorer, settings):
             same = hashlib.sha256(picture).digest()  # settings that look alike share a file
             if same not in saved:
                 saved[same] = encoder.submit(save_picture, picture, folder)
+                text = smaller_text(text, text_size_record(fig, fig.dpi))
             frames[k] = saved[same]
             values[k] = numbers
             if k == start:
                 height, width, _ = picture.shape
                 box = axes_box(fig, explorer.pad_axes) if explorer.pad else None
         frames = [saving.result() for saving in frames]
-    drawing = {"frames": frames, "values": values, "size": [width, height], "box": box}
+    drawing = {"frames": frames, "values": values, "size": [width, height], "box": box, "text": text}
     if key is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
         scratch = record.with_suffix(f".{os.getpid()}")
@@ -385,7 +417,8 @@ def site_html(explorer, folder: pathlib.Path, root: str) -> str:
         f'data-values="{html.escape(json.dumps(values[start]), quote=True)}">'
         f'<div class="explorer-controls">{controls_html(explorer, key)}</div>'
         f'<img src="{html.escape(frames[start], quote=True)}" width="{width}" height="{height}"'
-        f' alt="{html.escape(explorer.alt, quote=True)}"{pad} loading="lazy" decoding="async">'
+        f' alt="{html.escape(explorer.alt, quote=True)}"{pad}{text_sizes.attribute(drawing["text"])}'
+        ' loading="lazy" decoding="async">'
         f'<p class="explorer-readout" aria-live="polite">{html.escape(data["readouts"][start])}</p>'
         "</div>"
     )

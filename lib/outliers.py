@@ -68,7 +68,7 @@ class OutlierPlot:
         self.ylim = ylim
         self.axes(ax, self.x, ylim)
         if legend:
-            ax.legend(loc="lower left", fontsize=8)
+            ax.legend(loc="upper left", ncol=2)
         self.fits = self.update(y, index=index, delta=delta)
 
     @staticmethod
@@ -104,6 +104,11 @@ class OutlierPlot:
         return self.fits
 
 
+MARGINS = {"left": 0.123, "right": 0.915, "bottom": 0.167, "top": 0.899}
+"""The explorer's fixed margins: they hold every setting's labels (the widest a tight layout
+asks for, over all the chapter's settings), so the axes stay put as the sliders move."""
+
+
 def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, delta: float = 1.0) -> Explorer:
     """An explorer of how MSE, Huber's loss and MAE treat one outlier (chapter 3).
 
@@ -129,9 +134,7 @@ def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, del
     ylim = (low - 1, high + 1)
 
     def backdrop(fig):
-        # Margins that hold every setting's labels (the widest a tight layout asks for, over all
-        # the chapter's settings): the axes stay put as the sliders move.
-        fig.subplots_adjust(left=0.11, right=0.93, bottom=0.166, top=0.895)
+        fig.subplots_adjust(**MARGINS)
         OutlierPlot.axes(fig.subplots(), x, ylim)
 
     def draw(fig, index, height, delta):
@@ -143,7 +146,7 @@ def outlier_explorer(x=None, y=None, *, index: int = 7, height: float = 6.0, del
     return explorer(
         draw,
         backdrop=backdrop,
-        figsize=(6, 3.6),
+        figsize=(6, 4),
         layout=None,
         alt="The points with one moved away, and the best MSE, Huber and MAE lines through them",
         index=Slider("moved point", tuple(range(n)), index, integer=True, format="{:.0f}"),

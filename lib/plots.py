@@ -5,10 +5,16 @@
   on the static site, refusing output over a size budget (page weight matters).
 * :func:`contour` and :func:`path` — a 2-D function's level sets and an
   optimizer's trajectory on top of them (chapters 4, 5, 8, 9, 10).
+* :func:`smallest_text` — a figure's smallest visible text, which a phone shows at
+  ``pt * dpi / 72`` picture pixels times the picture's scale (:func:`phone_text_size`, at
+  least :data:`SMALLEST_READABLE` CSS px); :func:`text_size_metadata` records it in a saved
+  PNG (animation frames carry it, and the site's figures).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import pathlib
 import tempfile
 
@@ -18,6 +24,9 @@ import numpy as np
 import torch
 from IPython.display import HTML
 from matplotlib.animation import Animation, HTMLWriter
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.text import Text
 
 from lib.validation import as_finite_tensor, check_callable, check_int, check_real
 
@@ -34,8 +43,9 @@ STYLE = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
     "legend.frameon": False,
     "lines.linewidth": 2.0,
     "image.cmap": "viridis",
@@ -46,9 +56,78 @@ DEFAULT_MAX_BYTES = 1_500_000
 """Largest animation :func:`animation_html` accepts: half the 3 MB page budget."""
 
 
+PHONE_COLUMN = 358
+"""Width of the site's article column on a 390 px phone (CSS px): a wider picture is shrunk to it."""
+
+SMALLEST_READABLE = 9.0
+"""The smallest text, in CSS px, that a figure may show on that phone."""
+
+TEXT_SIZE_KEY = "Smallest text"
+"""The PNG text chunk (savefig's ``metadata=``) that records a picture's smallest text, as JSON
+``{"pt": size in points, "px": size in picture pixels, "text": the text}``."""
+
+
 def use_style() -> None:
     """Apply the course's matplotlib style to every figure drawn afterwards."""
     mpl.rcParams.update(STYLE)
+
+
+def _texts(artist):
+    """The visible texts that draw characters, in ``artist`` and what it holds."""
+    if not artist.get_visible():
+        return
+    if isinstance(artist, Text):
+        if artist.get_text().strip() and artist.get_alpha() != 0:
+            yield artist
+        return
+    if isinstance(artist, Axis):  # the tick labels of the ticks it draws, its label, its offset
+        children = [artist.label, artist.offsetText, *artist.get_majorticklabels(), *artist.get_minorticklabels()]
+    elif isinstance(artist, Axes) and not artist.axison:  # axis("off"): no tick labels, no axis labels
+        children = [child for child in artist.get_children() if not isinstance(child, Axis)]
+    else:
+        children = artist.get_children()
+    for child in children:
+        yield from _texts(child)
+
+
+def smallest_text(fig) -> tuple[float, str]:
+    """The smallest visible text of ``fig``: its size in points and the text, ``(inf, "")`` if none.
+
+    Every text that draws characters counts: tick labels, axis labels, titles, suptitles,
+    legend texts, annotations, colorbar labels, ``ax.text`` and ``fig.text``.
+    """
+    found = [(text.get_fontsize(), text.get_text()) for text in _texts(fig)]
+    return min(found, key=lambda pair: pair[0], default=(math.inf, ""))
+
+
+def text_size_record(fig, dpi: float) -> dict:
+    """:func:`smallest_text` of ``fig`` saved at ``dpi``: points, picture pixels and the text."""
+    size, text = smallest_text(fig)
+    if math.isinf(size):
+        return {}
+    return {"pt": round(float(size), 2), "px": round(float(size) * dpi / 72, 3), "text": text[:60]}
+
+
+def smaller_text(*records: dict) -> dict:
+    """The record of the smallest of ``records`` (made by :func:`text_size_record`; ``{}`` for none)."""
+    return min((r for r in records if r), key=lambda record: record["px"], default={})
+
+
+def phone_text_size(fig, width: float | None = None) -> float:
+    """The CSS px at which a phone shows ``fig``'s smallest text: :func:`smallest_text` in picture
+    pixels (at the figure's dpi), shrunk as the picture is to :data:`PHONE_COLUMN` if it is
+    wider. ``width`` is the saved picture's pixel width (default: the whole figure's; the inline
+    backend crops the picture to what is drawn, usually narrower)."""
+    size, _ = smallest_text(fig)
+    width = fig.get_figwidth() * fig.dpi if width is None else check_real("width", width, low=1.0)
+    return size * fig.dpi / 72 * min(PHONE_COLUMN, width) / width
+
+
+def text_size_metadata(fig, dpi: float, also: dict | None = None) -> dict:
+    """PNG metadata (for ``savefig(metadata=...)``) recording ``fig``'s smallest text at ``dpi``,
+    or the smaller ``also`` (a record of a picture drawn into the figure); ``{}`` if it has none."""
+    record = smaller_text(text_size_record(fig, dpi), also or {})
+    return {TEXT_SIZE_KEY: json.dumps(record)} if record else {}
 
 
 class LaidOutOnceWriter(HTMLWriter):
@@ -62,6 +141,16 @@ class LaidOutOnceWriter(HTMLWriter):
         fig.set_layout_engine("none")
         self.figure = fig
         super().setup(fig, outfile, dpi, frame_dir)
+
+    def grab_frame(self, **savefig_kwargs):
+        """Each PNG frame records its smallest text (:data:`TEXT_SIZE_KEY`), or that of the
+        picture the animation was told of in ``metadata`` (``Animation.save(savefig_kwargs=...)``)."""
+        if self.frame_format == "png":
+            metadata = dict(savefig_kwargs.pop("metadata", None) or {})
+            also = json.loads(metadata.get(TEXT_SIZE_KEY, "{}"))
+            metadata.update(text_size_metadata(self.figure, self.dpi, also))
+            savefig_kwargs["metadata"] = metadata
+        super().grab_frame(**savefig_kwargs)
 
 
 def animation_html(anim, *, max_bytes: int = DEFAULT_MAX_BYTES, default_mode: str = "once") -> HTML:

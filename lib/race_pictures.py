@@ -3,7 +3,7 @@
 Defined in chapter 10, *Adaptive methods*:
 
 * :func:`plot` and :func:`animate` — the paths on the contour plots, still or animated,
-  one panel per surface, side by side;
+  one panel per surface, in rows of ``ncols``;
 * :func:`plot_values` — each contender's ``f(x_k) − f*`` against the step ``k``;
 * :func:`explorer` — an explorer (:mod:`lib.explorers`) of the surface, the line-up of
   optimizers and their hyper-parameters: live in a kernel, and on the site over the
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from lib.optimizers import NAMES
-from lib.plots import PALETTE, contour, path
+from lib.plots import PALETTE, contour, path, text_size_metadata
 from lib.race import Contender, RaceResult, course, hyper_parameters, race, result_list, surface_minimum
 from lib.validation import check_int, check_real
 
@@ -66,12 +66,14 @@ def _clipped(points, surface):
     return pts[: max(last, 1)]
 
 
-def _legend(fig, colors):
+def _legend(fig, colors) -> float:
+    """One legend for every panel, at the bottom; the share of the figure's height it takes."""
     handles = [plt.Line2D([], [], color=color, lw=2) for color in colors.values()]
-    fig.legend(handles, list(colors), loc="lower center", ncol=len(colors) if len(colors) <= 5 else 4, fontsize=8)
+    legend = fig.legend(handles, list(colors), loc="lower center", ncol=min(len(colors), 3))
+    return legend.get_window_extent(fig.canvas.get_renderer()).height / fig.bbox.height
 
 
-def plot(results, *, ncols: int = 2, figsize=(6, 4), dpi: int = 72, levels: int = 12, resolution: int = 120):
+def plot(results, *, ncols: int = 2, figsize=(6, 5), dpi: int = 72, levels: int = 12, resolution: int = 120):
     """Still picture of a race: one panel per surface, every contender's whole path (start ■, end ★)."""
     results = result_list(results)
     colors = _colors(results)
@@ -83,19 +85,21 @@ def plot(results, *, ncols: int = 2, figsize=(6, 4), dpi: int = 72, levels: int 
             path(ax, torch.as_tensor(pts), color=colors[label], marker="", markersize=0)
         ax.set_xlim(*result.surface.xlim)
         ax.set_ylim(*result.surface.ylim)
-    _legend(fig, colors)
-    fig.set_layout_engine("tight", rect=(0, 0.08, 1, 1))
+    fig.set_layout_engine("tight", rect=(0, _legend(fig, colors), 1, 1))
     return fig
 
 
-def _figure_dpi_animation(*args, **kwargs):
+def _figure_dpi_animation(metadata, *args, **kwargs):
     from matplotlib.animation import FuncAnimation
 
     class FigureDpiAnimation(FuncAnimation):
-        """A FuncAnimation whose frames are saved at the figure's dpi unless told otherwise."""
+        """A FuncAnimation whose frames are saved at the figure's dpi unless told otherwise, and
+        record the smallest text of the still picture drawn into them (``metadata``)."""
 
-        def save(self, filename, writer=None, fps=None, dpi=None, *rest, **options):
-            return super().save(filename, writer, fps, "figure" if dpi is None else dpi, *rest, **options)
+        def save(self, filename, writer=None, fps=None, dpi=None, *rest, savefig_kwargs=None, **options):
+            savefig_kwargs = {"metadata": metadata, **(savefig_kwargs or {})}
+            dpi = "figure" if dpi is None else dpi
+            return super().save(filename, writer, fps, dpi, *rest, savefig_kwargs=savefig_kwargs, **options)
 
     return FigureDpiAnimation(*args, **kwargs)
 
@@ -105,7 +109,7 @@ def animate(
     *,
     frames: int = 20,
     ncols: int = 2,
-    figsize=(6, 4),
+    figsize=(6, 5),
     dpi: int = 60,
     levels: int = 12,
     resolution: int = 120,
@@ -116,7 +120,8 @@ def animate(
     Returns a ``matplotlib.animation.FuncAnimation`` with at most ``frames`` frames (at most 40),
     at steps spaced evenly on a log scale so that the first steps show; show it with
     :func:`lib.plots.animation_html`. The still parts (contours, axes, legend) are drawn once
-    into a picture and only the paths are redrawn for each frame, which is saved at ``dpi``.
+    into a picture and only the paths are redrawn for each frame, which is saved at ``dpi``;
+    each frame records the smallest text of the two (``lib.plots.TEXT_SIZE_KEY``).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -140,8 +145,7 @@ def animate(
         panels.append((ax, result))
     for ax in list(axes)[len(results) :]:
         ax.set_visible(False)
-    _legend(still, colors)
-    still.tight_layout(rect=(0, 0.08, 1, 1))
+    still.tight_layout(rect=(0, _legend(still, colors), 1, 1))
     canvas.draw()
     background = np.asarray(canvas.buffer_rgba()).copy()
 
@@ -164,7 +168,7 @@ def animate(
             for artist in (line, head):
                 artist.set_clip_box(box)  # after plot(), which clips to the whole overlay
             lines.append((line, head, pts))
-    counter = overlay.text(background.shape[1] - 4, 4, "", ha="right", va="bottom", fontsize=8)
+    counter = overlay.text(background.shape[1] - 4, 4, "", ha="right", va="bottom")
     longest = max(r.steps for r in results)
     # Steps spaced evenly on a log scale: the early steps, where most happens, get most frames.
     schedule = np.unique(np.concatenate([[0], np.round(np.geomspace(1, longest, frames - 1)).astype(int)]))
@@ -178,7 +182,8 @@ def animate(
         counter.set_text(f"step {k}")
         return [artist for line, head, _ in lines for artist in (line, head)] + [counter]
 
-    return _figure_dpi_animation(fig, draw, frames=len(schedule), interval=interval, blit=False)
+    metadata = text_size_metadata(still, dpi)  # the texts of the still picture the frames show
+    return _figure_dpi_animation(metadata, fig, draw, frames=len(schedule), interval=interval, blit=False)
 
 
 def plot_values(result: RaceResult, *, ax=None, log: bool = True):
@@ -198,7 +203,7 @@ def plot_values(result: RaceResult, *, ax=None, log: bool = True):
         # Without a minimum (the saddle) values run off to -∞: a scale logarithmic on both sides of 0.
         ax.set_yscale("log") if result.minimum is not None else ax.set_yscale("symlog", linthresh=1.0)
     _progress_labels(ax, result.surface)
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
@@ -225,12 +230,22 @@ def _progress_axes(ax, surface, steps):
     if surface_minimum(surface) is not None:
         ax.set_yscale("log")
         ax.set_ylim(1e-16, 1e12)
+        ax.set_yticks([10.0**p for p in range(-16, 13, 4)])  # every fourth power: labels a phone can read
     else:
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(-1e12, 10)
+        ax.set_yticks([-1e12, -1e8, -1e4, -1.0, 0.0, 10.0])
     ax.set_xlim(-0.02 * steps, 1.02 * steps)
     _progress_labels(ax, surface)
 
+
+EXPLORER_SIZE = (6.4, 7.0)
+"""The explorer's figure (inches): the contours above the progress, readable on a phone."""
+
+MARGINS = {"left": 0.16, "right": 0.95, "bottom": 0.1, "top": 0.94, "hspace": 0.36}
+"""The explorer's fixed margins: they hold the labels of every setting the chapter's explorer
+offers (the widest a tight layout asks for, measured over all of them), so the axes stay put
+as the controls move and no layout is worked out for each of the site's figures."""
 
 LINEUPS = (("sgd", "rmsprop", "adam"), ("sgd", "adagrad", "adadelta"), ("adam", "adamax", "nadam"))
 """The explorer's line-ups of optimizers, after the one it starts with."""
@@ -241,7 +256,7 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
 
     ``courses`` maps a surface name to ``(surface, x0)``; ``optimizers`` is the first line-up
     (the others are :data:`LINEUPS`), ``lr`` the starting learning rate, ``steps`` the length of
-    every race. The figure (paths on the contour plot and ``f − f*`` against the step) is redrawn
+    every race. The figure (paths on the contour plot above ``f − f*`` against the step) is redrawn
     whenever a control changes; the numbers are each optimizer's final ``f``.
     """
     from lib.explorers import Choice, Slider
@@ -277,18 +292,15 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
 
     def backdrop(fig, surface):
         f, _ = checked[surface]
-        # Margins that hold the labels of every setting the chapter's explorer offers (the
-        # widest a tight layout asks for, measured over all of them): the axes stay put as the
-        # controls move, and no layout is worked out for each of the site's 192 figures.
-        fig.subplots_adjust(left=0.08, right=0.985, bottom=0.152, top=0.905, wspace=0.275)
-        left, right = fig.subplots(1, 2)
-        _background(left, f, 20, 120)
-        left.set_xlim(*f.xlim)
-        left.set_ylim(*f.ylim)
-        _progress_axes(right, f, steps)
+        fig.subplots_adjust(**MARGINS)  # fixed: no layout is worked out for each of the site's figures
+        top, bottom = fig.subplots(2, 1)
+        _background(top, f, 20, 120)
+        top.set_xlim(*f.xlim)
+        top.set_ylim(*f.ylim)
+        _progress_axes(bottom, f, steps)
 
     def draw(fig, surface, lineup, lr, beta1, beta2):
-        left, right = fig.axes
+        top, bottom = fig.axes
         chosen = lineups[lineup]
         runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
         results = [run(surface, runner) for runner in runners]
@@ -296,18 +308,18 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
         colors = _colors(results)
         for result in results:
             (label, trajectory), *_ = result.trajectories.items()
-            path(left, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
-            _progress_line(right, result, label, colors[label])
-        right.legend(fontsize=8)
+            path(top, torch.as_tensor(_clipped(trajectory.points, f)), color=colors[label], marker="", label=label)
+            _progress_line(bottom, result, label, colors[label])
+        bottom.legend()
         return {f"{label} final f": value for r in results for label, value in r.final_values().items()}
 
     rates = sorted({0.01, 0.03, 0.1, 0.3, lr})
     return build(
         draw,
         backdrop=backdrop,
-        figsize=(10, 4),
+        figsize=EXPLORER_SIZE,
         layout=None,
-        alt="Each optimizer's path on the chosen surface's contours, and its f - f* against the step",
+        alt="Each optimizer's path on the chosen surface's contours, and below it f - f* against the step",
         surface=Choice("surface", list(checked), next(iter(checked))),
         lineup=Choice("optimizers", list(lineups), next(iter(lineups))),
         lr=Slider("lr", rates, lr, log=True, step=0.1, format="{:g}"),

@@ -17,6 +17,7 @@ import lazy_animations
 import lean_code
 import page_fixes
 import pytest
+import text_sizes
 from docutils import nodes
 
 pytestmark = pytest.mark.build
@@ -115,6 +116,7 @@ def _small_animation(frames: int = 3) -> str:
 
     fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
     (line,) = ax.plot([0, 1], [0, 0])
+    ax.set_title("tip", fontsize=6)
     animation = FuncAnimation(fig, lambda i: line.set_ydata([0, i]) or (line,), frames=frames, interval=50)
     from lib.plots import animation_html
 
@@ -224,6 +226,38 @@ def test_a_figure_becomes_sized_lazy_webp(tmp_path):
         assert image.format == "WEBP"
         assert image.size == (30, 20)
     assert compact_images.rewrite(new, tmp_path / "chapters" / "x.html", tmp_path, set()) == new
+
+
+def test_a_figure_carries_the_smallest_text_its_png_records(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from lib.plots import TEXT_SIZE_KEY, text_size_metadata
+
+    assert text_sizes.KEY == TEXT_SIZE_KEY
+    (tmp_path / "_images").mkdir()
+    (tmp_path / "chapters").mkdir()
+    fig = Figure(figsize=(3, 2), dpi=80)
+    ax = fig.subplots()
+    ax.plot([0, 1])
+    ax.annotate("small", (0.5, 0.5), fontsize=7)
+    fig.savefig(tmp_path / "_images" / "a.png", metadata=text_size_metadata(fig, 80))
+    fig.savefig(tmp_path / "_images" / "b.png")  # no record
+    page = '<img src="../_images/a.png" alt="first"/><img alt="second" src="../_images/b.png" />'
+    new = compact_images.rewrite(page, tmp_path / "chapters" / "x.html", tmp_path, set())
+    first, second = re.findall(r"<img\b[^>]*>", new)
+    record = json.loads(html.unescape(re.search(r'data-smallest-text="([^"]*)"', first)[1]))
+    assert record == {"pt": 7.0, "px": round(7 * 80 / 72, 3), "text": "small"}
+    assert "data-smallest-text" not in second
+
+
+def test_an_animation_player_carries_the_smallest_text_of_its_frames(tmp_path):
+    markup = _small_animation(3)  # 1 in at 20 dpi, a 6 pt title
+    player = lazy_animations.rewrite(markup, tmp_path, "../_images/animations")
+    record = json.loads(html.unescape(re.search(r'<img id="_anim_img\w+"[^>]*data-smallest-text="([^"]*)"', player)[1]))
+    assert record == {"pt": 6.0, "px": round(6 * 20 / 72, 3), "text": "tip"}
 
 
 def test_icons_are_drawn_from_font_awesomes_svg_files():

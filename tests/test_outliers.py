@@ -166,3 +166,14 @@ def test_the_explorers_fixed_margins_hold_every_label():
                 box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())  # inches
                 inside = (box.x0 >= 0, box.y0 >= 0, box.x1 <= fig.get_figwidth(), box.y1 <= fig.get_figheight())
                 assert all(inside), (index, height, box)
+
+
+def test_the_explorer_reads_on_a_phone():
+    from lib import plots
+
+    with matplotlib.rc_context(plots.STYLE):
+        explorer = outliers.outlier_explorer()
+        fig, _ = explorer.figure({name: control.value for name, control in explorer.controls.items()})
+        assert plots.phone_text_size(fig) >= plots.SMALLEST_READABLE
+        assert plots.smallest_text(fig)[0] >= 12  # the legend at the style's size
+        plt.close(fig)

@@ -21,15 +21,21 @@ below reads that one load (``phone_reports`` keeps it):
   warning, with the build machine's paths), unless the cell is tagged to allow it;
 * a search for a section's name ("Adam", "warm-up", "L-BFGS") lists a link into that
   section, and the search field's magnifier does not lie over the typed text;
+* every picture in the article (a figure a cell drew, an animation, an explorer) is a
+  matplotlib figure that recorded its smallest text (``data-smallest-text``, see
+  ``_ext/text_sizes.py``), and that text shows at :data:`SMALLEST_TEXT` CSS px or more: its
+  size in picture pixels times the width the picture is shown at over its pixel width;
 * a screenshot of each page goes to ``screenshots/phone/`` next to the desktop ones.
 
 With ``-s`` each page prints its counts: boxes that hide content without a cue
-(equations, outputs, code, tables), controls under 44 px, stderr outputs.
+(equations, outputs, code, tables), controls under 44 px, stderr outputs, pictures whose
+smallest text is under 9 px.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
 
@@ -51,6 +57,7 @@ TARGET = 44  # CSS px, WCAG 2.5.5
 SMALLEST = 24  # CSS px, WCAG 2.5.8
 SIDEBARS = {"menu": "primary", "contents": "secondary"}
 SECTION_QUERIES = ("Adam", "warm-up", "L-BFGS")  # each names a section of a chapter
+SMALLEST_TEXT = 9.0  # CSS px: the smallest text a figure may show on a phone (lib.plots.SMALLEST_READABLE)
 
 # Every box in the article that hides part of its content sideways, and every element that
 # sticks out of the screen with no such box around it; the controls a learner taps.
@@ -159,6 +166,34 @@ SIDEBAR_SHOWN_JS = r"""(which) => {
 }"""
 
 
+# Every picture in the article: what it is, its pixel width (the width attribute the build gives
+# it, else the file's), the width it is shown at, and the smallest text it recorded.
+PICTURES_JS = r"""() => {
+  const article = document.querySelector('main article') || document.querySelector('main');
+  return [...article.querySelectorAll('img')].map((img) => ({
+    kind: img.closest('.explorer') ? 'explorer' : img.closest('.animation') ? 'animation'
+      : img.closest('.cell_output, .output') ? 'figure' : 'picture',
+    name: (img.getAttribute('alt') || img.getAttribute('src') || '').trim().replace(/\s+/g, ' ').slice(0, 90),
+    width: Number(img.getAttribute('width')) || img.naturalWidth,
+    shown: img.getBoundingClientRect().width,
+    column: article.clientWidth,
+    text: img.dataset.smallestText || null,
+  }));
+}"""
+
+
+def text_on_screen(picture: dict) -> float | None:
+    """The CSS px of a picture's smallest text as the phone shows it (``None`` if not recorded).
+
+    A picture the page hides (in a closed drop-down) is taken at the width it would have:
+    its own, or the article's if that is narrower.
+    """
+    if picture["text"] is None:
+        return None
+    shown = picture["shown"] or min(picture["width"], picture["column"])
+    return json.loads(picture["text"])["px"] * shown / picture["width"]
+
+
 @dataclasses.dataclass
 class PhoneReport:
     """What one page showed on a phone."""
@@ -168,6 +203,7 @@ class PhoneReport:
     sidebars: dict = dataclasses.field(default_factory=dict)
     under_back_to_top: list[str] = dataclasses.field(default_factory=list)
     tooltips: list[str] = dataclasses.field(default_factory=list)
+    pictures: list[dict] = dataclasses.field(default_factory=list)
     screenshot: pathlib.Path | None = None
 
 
@@ -211,6 +247,7 @@ def _load(browser, base_url: str, page_name: str) -> PhoneReport:
     page.evaluate("() => document.fonts.ready.then(() => true)")
     page.wait_for_function(TAB_STOPS_SET_JS, timeout=TIMEOUT_MS)
     report.audit = page.evaluate(AUDIT_JS, [TARGET, SMALLEST])
+    report.pictures = page.evaluate(PICTURES_JS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
     page.screenshot(path=str(report.screenshot), full_page=True, scale="css")
@@ -243,14 +280,33 @@ def phone_reports(browser, base_url):
             kinds = [entry["kind"] for entry in audit["hidden"] if not _cued(entry)]
             counts = {kind: kinds.count(kind) for kind in ("equation", "output", "code", "table", "other")}
             small = sum(target["small"] for target in audit["targets"])
+            unreadable = len(_unreadable(cache[page_name].pictures))
             print(
                 f"phone {page_name}: hidden without a cue {counts}, sticking out {len(audit['outside'])}; "
                 f"controls under {TARGET} px {small} of {len(audit['targets'])} "
-                f"(failing {sum(not target['ok'] for target in audit['targets'])}); stderr outputs {audit['stderr']}"
+                f"(failing {sum(not target['ok'] for target in audit['targets'])}); stderr outputs {audit['stderr']}; "
+                f"pictures with text under {SMALLEST_TEXT:g} px {unreadable} of {len(cache[page_name].pictures)}"
             )
         return cache[page_name]
 
     return get
+
+
+def _unreadable(pictures: list[dict]) -> list[str]:
+    """Each picture whose smallest text is under :data:`SMALLEST_TEXT` CSS px, or unrecorded, described."""
+    found = []
+    for picture in pictures:
+        size = text_on_screen(picture)
+        where = f"{picture['kind']} {picture['name']!r}"
+        if size is None:
+            found.append(f"{where}: no smallest text recorded (not a matplotlib figure the build measured)")
+        elif size < SMALLEST_TEXT - 1e-6:
+            record = json.loads(picture["text"])
+            found.append(
+                f"{where}: {size:.1f} px ({record['pt']:g} pt {record['text']!r}, "
+                f"{picture['width']} px wide shown at {picture['shown']:.0f})"
+            )
+    return found
 
 
 def _cued(entry: dict) -> bool:
@@ -291,6 +347,16 @@ def test_controls_are_big_enough_for_a_finger(phone_reports, page_name):
     assert any(target["name"] for target in targets), f"{page_name}: no control found to measure"
     small = [target for target in targets if not target["ok"]]
     assert not small, f"{page_name}: {len(small)} of {len(targets)} controls too small to tap: {small[:10]}"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_every_figure_shows_its_smallest_text_at_9_px(phone_reports, page_name):
+    pictures = phone_reports(page_name).pictures
+    unreadable = _unreadable(pictures)
+    assert not unreadable, (
+        f"{page_name}: {len(unreadable)} of {len(pictures)} pictures show text under {SMALLEST_TEXT:g} CSS px "
+        "on a 390 px phone:\n" + "\n".join(unreadable)
+    )
 
 
 @pytest.mark.parametrize("page_name", PAGES)

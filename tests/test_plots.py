@@ -106,3 +106,70 @@ def test_path_marks_start_and_end():
     with pytest.raises(ValueError, match="points"):
         plots.path(ax, [[0.0, float("nan")]])
     plt.close(fig)
+
+
+def _figure_with_small_text(size: float):
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=80)
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.legend(fontsize=10)
+    ax.annotate("note", (0.5, 0.5), fontsize=size)
+    return fig, ax
+
+
+def test_the_smallest_text_is_the_smallest_visible_one():
+    with plt.rc_context(plots.STYLE):
+        fig, ax = _figure_with_small_text(7)
+        assert plots.smallest_text(fig) == (7.0, "note")
+        assert plots.text_size_record(fig, 80) == {
+            "pt": 7.0,
+            "px": pytest.approx(7 * 80 / 72, abs=1e-3),
+            "text": "note",
+        }
+        ax.texts[0].set_visible(False)  # hidden: the legend's 10 pt is now the smallest
+        assert plots.smallest_text(fig) == (10.0, "line")
+        ax.get_legend().remove()
+        ax.tick_params(labelsize=6)
+        ax.axis("off")  # no ticks drawn: their labels do not count
+        ax.set_title("title")
+        assert plots.smallest_text(fig) == (13.0, "title")
+        plt.close(fig)
+        fig = plt.figure()
+        assert plots.smallest_text(fig)[0] == float("inf")
+        assert plots.text_size_metadata(fig, 80) == {}
+        plt.close(fig)
+
+
+def test_the_course_style_reads_on_a_phone_at_its_default_size():
+    with plt.rc_context(plots.STYLE):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set(xlabel="x", ylabel="y", title="a line")
+        size = plots.phone_text_size(fig)
+        assert size == pytest.approx(12 * 80 / 72 * 358 / 512)
+        assert size >= plots.SMALLEST_READABLE
+        ax.legend(["line"], fontsize=8)  # 8 pt on a 6.4 in figure: 6.2 px
+        assert plots.phone_text_size(fig) == pytest.approx(8 * 80 / 72 * 358 / 512)
+        assert plots.phone_text_size(fig, width=300) == pytest.approx(8 * 80 / 72)  # narrower than the column
+        plt.close(fig)
+
+
+def test_animation_frames_record_their_smallest_text():
+    import base64
+    import io
+    import json
+    import re
+
+    from PIL import Image
+
+    fig, anim = _animation(frames=3)
+    fig.axes[0].set_title("small", fontsize=7)
+    html = plots.animation_html(anim).data
+    frames = re.findall(r'data:image/png;base64,((?:[^"\\]|\\\n)*)"', html)
+    assert len(frames) == 3
+    for frame in frames:
+        with Image.open(io.BytesIO(base64.b64decode(frame.replace("\\\n", "")))) as image:
+            assert json.loads(image.text[plots.TEXT_SIZE_KEY]) == {
+                "pt": 7.0,
+                "px": round(7 * 50 / 72, 3),
+                "text": "small",
+            }

@@ -184,3 +184,52 @@ def test_a_run_that_blows_up_keeps_the_progress_axis_readable():
     low, high = fig.axes[1].get_ylim()
     assert high == pytest.approx(1e12)
     assert low < 1e-3  # the runs that converge stay on the axis, far below its top
+
+
+def test_every_race_picture_reads_on_a_phone(four_races):
+    """In the course style each picture's smallest text shows at 9 CSS px or more on a phone:
+    the still plot, the progress plot, every frame of the animation (whose still part is a
+    picture drawn into it: its frames record that picture's texts too) and the explorer."""
+    import base64
+    import io
+    import json
+    import re
+
+    from PIL import Image
+
+    from lib import plots
+
+    with plt.rc_context(plots.STYLE):
+        fig = plot(four_races)
+        assert plots.phone_text_size(fig) >= plots.SMALLEST_READABLE
+        plt.close(fig)
+        ax = plot_values(four_races[0])
+        assert plots.phone_text_size(ax.figure) >= plots.SMALLEST_READABLE
+        plt.close(ax.figure)
+        html = animation_html(animate(four_races, frames=4)).data
+        for frame in re.findall(r'data:image/png;base64,((?:[^"\\]|\\\n)*)"', html):
+            with Image.open(io.BytesIO(base64.b64decode(frame.replace("\\\n", "")))) as image:
+                record = json.loads(image.text[plots.TEXT_SIZE_KEY])
+                width = image.size[0]
+            assert record["px"] * min(plots.PHONE_COLUMN, width) / width >= plots.SMALLEST_READABLE, record
+        told = []  # what the animation tells a writer of the still picture drawn into its frames
+
+        class Told(Recorder):
+            def grab_frame(self, **savefig_kwargs):
+                told.append(savefig_kwargs)
+
+        animate(four_races, frames=3).save("never-written", writer=Told(None))
+        still = json.loads(told[0]["metadata"][plots.TEXT_SIZE_KEY])
+        assert still["pt"] == 12.0
+        assert not still["text"].startswith("step")  # a label of the still picture, not the step counter
+        courses = {
+            "quadratic": (functions.quadratic(condition_number=10.0), [-3.0, 1.0]),
+            "saddle": (functions.saddle(), [1.0, 0.01]),
+        }
+        shown = explorer(courses, optimizers=("sgd", "rmsprop", "adam"), steps=30)
+        start = {name: control.value for name, control in shown.controls.items()}
+        for surface in courses:
+            for lineup in shown.controls["lineup"].values:
+                fig, _ = shown.figure({**start, "surface": surface, "lineup": lineup})
+                assert plots.phone_text_size(fig) >= plots.SMALLEST_READABLE, (surface, lineup)
+                plt.close(fig)

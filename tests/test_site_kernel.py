@@ -337,3 +337,71 @@ def test_an_explorer_reading_what_cannot_be_fingerprinted_is_always_drawn(tmp_pa
     site_kernel.site_html(shown, tmp_path, ".")
     assert cells["calls"].count(2.0) == 2
     assert not (tmp_path / "records").exists()
+
+
+@pytest.mark.parametrize("backdrop", [False, True])
+def test_the_site_explorer_records_the_smallest_text_of_all_its_pictures(tmp_path, backdrop):
+    """A title some settings set at 7 pt (on a backdrop's figure or a new one) is the record."""
+
+    def axes(fig):
+        ax = fig.subplots()
+        ax.set(xlim=(0, 1), ylim=(-1, 1), title="a line")
+        return ax
+
+    def line_of(fig, slope):
+        ax = fig.axes[0] if backdrop else axes(fig)
+        ax.plot([0, 1], [0, slope])
+        if slope > 0.5:
+            ax.set_title("steep", fontsize=7)
+
+    shown = explorer(
+        line_of, backdrop=axes if backdrop else None, figsize=(3, 2), slope=Slider("slope", (0.0, 0.5, 1.0), 0.0)
+    )
+    markup = site_kernel.site_html(shown, tmp_path, "..")
+    record = json.loads(html.unescape(re.search(r'<img [^>]*data-smallest-text="([^"]*)"', markup)[1]))
+    assert record == {"pt": 7.0, "px": round(7 * 80 / 72, 3), "text": "steep"}
+
+
+def test_a_figure_a_cell_shows_records_its_smallest_text_in_the_build(tmp_path, monkeypatch):
+    """A kernel of the build (its profile) shows a figure once, as a PNG that records its
+    smallest text; a learner's kernel shows the inline backend's own PNG."""
+    import base64
+    import io
+    import os
+    import pathlib
+    from types import SimpleNamespace
+
+    import explorer_frames
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = (
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(figsize=(4, 3), dpi=80)\n"
+        "ax.plot([0, 1])\n"
+        "ax.annotate('small', (0.5, 0.5), fontsize=7);"
+    )
+    root = pathlib.Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("PYTHONPATH", str(root))  # for lib, in the kernel
+    (tmp_path / "chapters").mkdir()
+
+    def shown() -> list[dict]:
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        NotebookClient(notebook, resources={"metadata": {"path": str(tmp_path / "chapters")}}).execute()
+        outputs = [output for output in notebook.cells[0].outputs if "image/png" in output.get("data", {})]
+        pictures = []
+        for output in outputs:
+            with Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"]))) as image:
+                pictures.append({"size": image.size, "text": image.text.get(plots.TEXT_SIZE_KEY)})
+        return pictures
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "learner"))  # an empty profile
+    (learner,) = shown()
+    assert learner["text"] is None
+    app = SimpleNamespace(outdir=str(tmp_path / "_build" / "html"), srcdir=str(tmp_path))
+    app.config = SimpleNamespace(nb_execution_in_temp=False, nb_execution_cache_path="")
+    explorer_frames.kernel_profile(app, app.config)  # sets IPYTHONDIR, which monkeypatch restores
+    monkeypatch.setenv("IPYTHONDIR", os.environ["IPYTHONDIR"])
+    (built,) = shown()
+    assert json.loads(built["text"]) == {"pt": 7.0, "px": round(7 * 80 / 72, 3), "text": "small"}
+    assert built["size"] == learner["size"]  # saved as the inline backend saves it: cropped the same
