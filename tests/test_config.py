@@ -39,6 +39,7 @@ def fake_root(tmp_path, monkeypatch):
     (tmp_path / "_ext").mkdir()
     (tmp_path / "_ext" / "parallel_execution.py").write_text("THREADS = 1\n")
     (tmp_path / "_ext" / "site_kernel.py").write_text("QUALITY = 85\n")
+    (tmp_path / "_ext" / "text_sizes.py").write_text("KEY = 'a'\n")
     (tmp_path / "_ext" / "explorer_frames.py").write_text("NOTE = 'a'\n")
     (tmp_path / "_build" / ".jupyter_cache").mkdir(parents=True)
     monkeypatch.setattr(cache_key, "ROOT", tmp_path)
@@ -77,6 +78,10 @@ def test_cache_is_cleared_when_lib_or_requirements_change(fake_root):
     assert not cache.exists()
     cache.mkdir()
     (fake_root / "_ext" / "site_kernel.py").write_text("QUALITY = 90\n")  # how kernels draw explorers
+    assert cache_key.refresh() is True
+    assert not cache.exists()
+    cache.mkdir()
+    (fake_root / "_ext" / "text_sizes.py").write_text("KEY = 'b'\n")  # what the kernels record of each figure
     assert cache_key.refresh() is True
     assert not cache.exists()
     cache.mkdir()

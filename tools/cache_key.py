@@ -1,4 +1,4 @@
-"""Clear the notebook execution cache when lib/, a requirements file, constraints.txt or the build's executor change.
+"""Clear the notebook execution cache when lib/, a requirements file, constraints.txt or the build's kernels change.
 
 jupyter-cache keys each notebook on its cell sources only, so a change in the
 `lib` package the notebooks import, or in a pinned dependency, would otherwise
@@ -32,7 +32,7 @@ def current_key() -> str:
     digest = hashlib.sha256()
     pinned = [ROOT / name for name in ("requirements.txt", "requirements-dev.txt", "constraints.txt")]
     # the kernels' environment, and how they draw the site's explorers
-    pinned += [ROOT / "_ext" / name for name in ("parallel_execution.py", "site_kernel.py")]
+    pinned += [ROOT / "_ext" / name for name in ("parallel_execution.py", "site_kernel.py", "text_sizes.py")]
     # lib's modules, and the script and style sheet its quizzes inline into their output
     lib = sorted(path for path in (ROOT / "lib").rglob("*") if path.suffix in {".py", ".js", ".css"})
     for path in [*pinned, *lib]:
