@@ -302,6 +302,19 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 TIMEOUT_MS = 20_000
 SITE = site_dir()
+SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots")
+# The first screen of each page by default (a few hundred kB each); the whole page, up to 7 MB
+# and 3 s a page, with COURSE_FULL_SCREENSHOTS=1.
+FULL_SCREENSHOTS = os.environ.get("COURSE_FULL_SCREENSHOTS", "") not in ("", "0")
+
+
+def screenshot(page, folder: pathlib.Path, page_name: str, **options) -> pathlib.Path:
+    """Save what ``page`` shows in ``folder`` as ``page_name``'s PNG; its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (page_name.replace("/", "__") + ".png")
+    page.screenshot(path=str(path), full_page=FULL_SCREENSHOTS, **options)
+    return path
+
 
 # The theme makes every scrollable box a tab stop (tabIndex 0) and every other one not
 # (-1), 300 ms after the page last changed: true once it has caught up.

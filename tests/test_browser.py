@@ -1,15 +1,16 @@
 """The built site in a real browser: Chromium, driven by Playwright.
 
 Every page listed in ``_toc.yml`` is served from a local HTTP server (127.0.0.1,
-random port, under a GitHub Pages-like subpath, text gzipped: ``benchmarks/site.py``'s
-:func:`~benchmarks.site.serve`) and loaded once; the tests then check what a reader
+random port, under a GitHub Pages-like subpath, text gzipped:
+:func:`tests.site_tools.serve`) and loaded once; the tests then check what a reader
 would see: no script errors, no failed or external requests (every request that
 leaves the local server is aborted and recorded), every equation drawn (typeset at
-build time: the page runs no MathJax), animations that play, widget views that render
-once scrolled to, solutions that open, a Colab button for the page's notebook, no
-serious or critical axe-core accessibility violation, and a search that finds a
-chapter (``tests/test_lighthouse.py`` adds Lighthouse's scores). A screenshot of each
-page goes to ``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site).
+build time: the page runs no MathJax), animations that play, solutions that open, a
+Colab button for the page's notebook, no serious or critical axe-core accessibility
+violation, and a search that finds a chapter (``tests/test_lighthouse.py`` adds
+Lighthouse's scores). A screenshot of each page's first screen goes to
+``$COURSE_SCREENSHOT_DIR`` (default: ``screenshots/`` next to the site); of the whole page
+with ``COURSE_FULL_SCREENSHOTS=1``.
 
 The site comes from ``$COURSE_SITE_DIR`` (default ``_build/html``; ``make book``
 builds it). Chromium is ``$COURSE_CHROMIUM`` or ``/usr/bin/chromium`` (Debian's
@@ -20,7 +21,6 @@ package: ``apt-get install chromium``). Without it the tests skip, except under 
 from __future__ import annotations
 
 import dataclasses
-import os
 import pathlib
 import re
 import urllib.parse
@@ -28,13 +28,12 @@ import urllib.parse
 import pytest
 import yaml
 
-from tests.site_tools import AXE, SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, book_dir, toc_pages
+from tests.site_tools import AXE, SCREENSHOTS, SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, book_dir, screenshot, toc_pages
 
 pytestmark = pytest.mark.site
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BOOK = book_dir()
-SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots")
 PAGES = toc_pages()
 
 
@@ -156,11 +155,9 @@ def _load_page(browser, base_url: str, page_name: str) -> PageReport:
         for violation in results["violations"]
         if violation["impact"] in ("serious", "critical")
     ]
-    # after axe: a full-page screenshot resizes the window, and the theme updates the
+    # after axe: a whole-page screenshot resizes the window, and the theme updates the
     # page (tab stops of scrollable code) a moment after a resize
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
-    page.screenshot(path=str(report.screenshot), full_page=True)
+    report.screenshot = screenshot(page, SCREENSHOTS, page_name)
 
     report.colab_links = page.eval_on_selector_all(
         "a[href*='colab.research.google.com']", "links => links.map(a => a.href)"

@@ -36,17 +36,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import pathlib
 
 import pytest
 
-from tests.site_tools import SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, toc_pages
+from tests.site_tools import SCREENSHOTS, SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, screenshot, toc_pages
 
 pytestmark = pytest.mark.site
 
 PAGES = toc_pages()
-SCREENSHOTS = pathlib.Path(os.environ.get("COURSE_SCREENSHOT_DIR") or SITE.parent / "screenshots") / "phone"
+PHONE_SCREENSHOTS = SCREENSHOTS / "phone"
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "has_touch": True,
@@ -154,6 +153,8 @@ TOOLTIPS_JS = r"""() => [...document.querySelectorAll('.tooltip')]
   .filter((t) => t.getClientRects().length > 0 && parseFloat(getComputedStyle(t).opacity) > 0.1)
   .map((t) => t.textContent)"""
 
+SIDEBAR_MS = 3_000  # how long a sidebar may take to open or close after a tap or a key
+
 # Whether a sidebar's content is on the screen: its dialog open, its links inside the viewport.
 SIDEBAR_SHOWN_JS = r"""(which) => {
   const dialog = document.getElementById(`pst-${which}-sidebar-modal`);
@@ -207,33 +208,40 @@ class PhoneReport:
     screenshot: pathlib.Path | None = None
 
 
+def _sidebar_becomes(page, which: str, *, shown: bool) -> bool:
+    """Whether the sidebar comes to be shown (or hidden) within :data:`SIDEBAR_MS`."""
+    try:
+        page.wait_for_function(
+            f"(which) => ({SIDEBAR_SHOWN_JS})(which) === {str(shown).lower()}", arg=which, timeout=SIDEBAR_MS
+        )
+    except Exception:  # playwright's TimeoutError: it did not
+        return False
+    return True
+
+
 def _sidebar(page, which: str) -> dict:
     """Open and close one sidebar by touch, then by keyboard; what was seen at each step."""
     toggles = page.locator(f".{which}-toggle:visible")
     if toggles.count() == 0:
         return {"button": False}
     button = toggles.first
-    shown = lambda: page.evaluate(SIDEBAR_SHOWN_JS, which)  # noqa: E731
     seen = {"button": True}
     button.tap()
-    page.wait_for_timeout(300)
-    seen["tap opens"] = shown()
+    seen["tap opens"] = _sidebar_becomes(page, which, shown=True)
     dialog = page.locator(f"#pst-{which}-sidebar-modal")
     box = dialog.bounding_box() if seen["tap opens"] else None
     if box:  # a tap on the dimmed page beside the sidebar closes it
         viewport = page.viewport_size
         x = box["x"] + box["width"] + 10 if which == "primary" else box["x"] - 10
         page.touchscreen.tap(min(max(x, 1), viewport["width"] - 1), viewport["height"] / 2)
-        page.wait_for_timeout(300)
-    seen["tap closes"] = seen["tap opens"] and not shown()
+    seen["tap closes"] = seen["tap opens"] and _sidebar_becomes(page, which, shown=False)
     page.keyboard.press("Escape")  # whatever state the page is in, start closed
+    _sidebar_becomes(page, which, shown=False)
     button.focus()
     page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
-    seen["Enter opens"] = shown()
+    seen["Enter opens"] = _sidebar_becomes(page, which, shown=True)
     page.keyboard.press("Escape")
-    page.wait_for_timeout(300)
-    seen["Escape closes"] = seen["Enter opens"] and not shown()
+    seen["Escape closes"] = seen["Enter opens"] and _sidebar_becomes(page, which, shown=False)
     return seen
 
 
@@ -248,9 +256,7 @@ def _load(browser, base_url: str, page_name: str) -> PhoneReport:
     page.wait_for_function(TAB_STOPS_SET_JS, timeout=TIMEOUT_MS)
     report.audit = page.evaluate(AUDIT_JS, [TARGET, SMALLEST])
     report.pictures = page.evaluate(PICTURES_JS)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    report.screenshot = SCREENSHOTS / (page_name.replace("/", "__") + ".png")
-    page.screenshot(path=str(report.screenshot), full_page=True, scale="css")
+    report.screenshot = screenshot(page, PHONE_SCREENSHOTS, page_name, scale="css")
     report.sidebars = {name: _sidebar(page, which) for name, which in SIDEBARS.items()}
     search = page.locator(".search-button:visible")
     if search.count():  # open the search and close it again: focus returns to its button
