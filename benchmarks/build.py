@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/build.py [--chapters] [--skip-test-command] [--nbval] [--serial-execution] [--keep]
+    python benchmarks/build.py [--chapters] [--runs N] [--skip-test-command] [--nbval] [--serial-execution] [--keep]
 
 The repository's files (tracked and new, not ignored) are copied to a temporary
 folder (made a git repository: some tests clone it), with ``.venv`` and
@@ -27,7 +27,9 @@ the other:
 * with ``--serial-execution``, the cold build without ``_ext/parallel_execution.py``
   (notebooks executed one after the other, as myst-nb does alone).
 
-and prints each time next to its goal. The goals are for this 2-core machine.
+and prints each time next to its goal. The goals are for this 2-core machine. With
+``--runs N`` it does all of that N times, each in a fresh copy, and ends with the least,
+the median and the greatest of each time and of each chapter's ratio.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import argparse
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +91,9 @@ def make_copy(target: pathlib.Path) -> None:
         subprocess.run([*git, *command], cwd=target, check=True, capture_output=True)
 
 
+TIMES: dict[str, list[float]] = {}  # label -> seconds, one per run
+
+
 def timed(label: str, command: list[str], cwd: pathlib.Path, log: pathlib.Path) -> float:
     start = time.perf_counter()
     with log.open("a") as out:
@@ -99,6 +105,7 @@ def timed(label: str, command: list[str], cwd: pathlib.Path, log: pathlib.Path) 
     goal = GOALS.get(label)
     verdict = "" if goal is None else f"  goal ≤ {goal} s: {'met' if seconds <= goal else 'MISSED'}"
     print(f"{label:<22} {seconds:8.1f} s  {status}{verdict}", flush=True)
+    TIMES.setdefault(label, []).append(seconds)
     return seconds
 
 
@@ -116,19 +123,21 @@ def execute(notebook: pathlib.Path, profile: pathlib.Path) -> float:
     return time.perf_counter() - start
 
 
-def chapter_times(copy: pathlib.Path, notebooks: list[pathlib.Path]) -> None:
-    """Each chapter in a plain kernel and as the build executes it, side by side."""
+def chapter_times(copy: pathlib.Path, notebooks: list[pathlib.Path]) -> dict[str, float]:
+    """Each chapter in a plain kernel and as the build executes it, side by side; the ratios."""
     plain, site = copy / "_build" / "plain-ipython", copy / "_build" / "site-ipython"
     (plain / "profile_default").mkdir(parents=True)
     write_profile(site, copy / "_build" / "frame-store", copy)
     print(f"{'chapter':<36} {'kernel':>8} {'site':>8} {'ratio':>6}  goal ≤ {RATIO_GOAL}", flush=True)
+    ratios = {}
     for k, notebook in enumerate(notebooks):
         order = [("kernel", plain), ("site", site)]
         times = dict((mode, execute(notebook, profile)) for mode, profile in (order if k % 2 else order[::-1]))
-        ratio = times["site"] / times["kernel"]
+        ratio = ratios[notebook.stem] = times["site"] / times["kernel"]
         verdict = "met" if ratio <= RATIO_GOAL else "MISSED"
         print(f"{notebook.stem:<36} {times['kernel']:7.1f}s {times['site']:7.1f}s {ratio:6.2f}  {verdict}", flush=True)
     shutil.rmtree(copy / "_build")
+    return ratios
 
 
 def append_to_last(notebook: pathlib.Path, cell_type: str, text: str) -> None:
@@ -154,9 +163,35 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-test-command", action="store_true", help="do not time `make test`")
     parser.add_argument("--nbval", action="store_true", help="also time `pytest chapters` (nbval)")
     parser.add_argument("--serial-execution", action="store_true", help="also time a cold build without parallel")
+    parser.add_argument("--runs", type=int, default=1, help="do it all N times; then the min, median and max")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
     options = parser.parse_args(argv)
 
+    if options.runs < 1:
+        parser.error(f"--runs must be 1 or more, got {options.runs}")
+    ratios: dict[str, list[float]] = {}
+    for run in range(1, options.runs + 1):
+        if options.runs > 1:
+            print(f"\nrun {run} of {options.runs}", flush=True)
+        for chapter, ratio in one_run(options).items():
+            ratios.setdefault(chapter, []).append(ratio)
+    if options.runs > 1:
+        summary(ratios)
+    return 0
+
+
+def summary(ratios: dict[str, list[float]]) -> None:
+    """The least, median and greatest of each time and each chapter's ratio over the runs."""
+    print(f"\n{'over the runs':<36} {'min':>8} {'median':>8} {'max':>8}", flush=True)
+    for label, seconds in TIMES.items():
+        print(f"{label:<36} {min(seconds):7.1f}s {statistics.median(seconds):7.1f}s {max(seconds):7.1f}s")
+    for chapter, values in ratios.items():
+        print(f"{chapter + ' ratio':<36} {min(values):8.2f} {statistics.median(values):8.2f} {max(values):8.2f}")
+
+
+def one_run(options) -> dict[str, float]:
+    """Everything the options ask for, once, in a fresh copy; each chapter's ratio (if asked)."""
+    ratios = {}
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="course-build-"))
     log = scratch / "benchmark.log"
     copy = scratch / "repository"
@@ -167,7 +202,7 @@ def main(argv: list[str]) -> int:
     notebooks = [copy / f"{page}.ipynb" for page in chapters if (copy / f"{page}.ipynb").is_file()]
     try:
         if options.chapters:
-            chapter_times(copy, notebooks)
+            ratios = chapter_times(copy, notebooks)
         timed("cold build", [*MAKE, "book"], copy, log)
         timed("warm rebuild", [*MAKE, "book"], copy, log)
         notebooks[-1].touch()  # its page is read and written again; its execution is cached
@@ -192,7 +227,7 @@ def main(argv: list[str]) -> int:
     finally:
         if not options.keep:
             shutil.rmtree(copy, ignore_errors=True)
-    return 0
+    return ratios
 
 
 if __name__ == "__main__":
