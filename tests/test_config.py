@@ -175,3 +175,12 @@ def test_make_test_runs_every_site_test_module_after_the_build(root):
     }
     assert marked == listed
     assert '-m "not site"' in makefile
+
+
+def test_each_local_extension_is_described_where_it_is_registered_and_in_ext_readme(root, config):
+    """``_config.yml``'s comment and ``_ext/README.md``'s table name every registered extension, in order."""
+    registered = list(config["sphinx"]["local_extensions"])
+    comment = re.findall(r"^  #   (\w+) ", (root / "_config.yml").read_text(), re.MULTILINE)
+    assert comment == registered, "the comment above local_extensions in _config.yml lists other extensions"
+    table = re.findall(r"^\| `(\w+)` \|", (root / "_ext" / "README.md").read_text(), re.MULTILINE)
+    assert table[: len(registered)] == registered, "_ext/README.md's first table lists other extensions"
