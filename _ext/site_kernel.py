@@ -112,21 +112,26 @@ def tex_for_the_build(tex: str) -> str:
 
 
 def pictures(explorer, settings):
-    """Each of ``settings`` drawn: ``(k, figure, RGB array, numbers)`` for setting ``k``.
+    """Each of ``settings`` drawn: ``(k, figure, RGB array, numbers, text)`` for setting ``k``;
+    ``text()`` is the picture's smallest text (``lib.plots.text_size_record``), to be asked
+    before the next picture is drawn.
 
     Without a backdrop each setting is a new figure, in order. With one, the settings that
     share a backdrop (the same values of the controls it takes) are drawn on one figure: the
     backdrop is drawn with the first of them, which fixes the layout; that picture (less the
     titles ``draw`` sets) is kept, and each setting then costs only what ``draw`` adds. This
     is matplotlib's blitting: restore the kept picture, draw the new artists and those titles
-    over it, in the order of their ``zorder``.
+    over it, in the order of their ``zorder``. The kept picture's texts are looked through
+    once, and each setting's own.
     """
+    from lib.plots import text_size_record
+
     if explorer.backdrop is None:
         for k, setting in enumerate(settings):
             fig, numbers = explorer.figure(setting)
             canvas = FigureCanvasAgg(fig)
             canvas.draw()
-            yield k, fig, rgb(canvas), numbers
+            yield k, fig, rgb(canvas), numbers, functools.partial(text_size_record, fig, fig.dpi)
         return
     groups = {}
     for k, setting in enumerate(settings):
@@ -137,6 +142,8 @@ def pictures(explorer, settings):
 
 def blitted(explorer, settings):
     """``pictures`` of ``settings`` (pairs ``k, setting``) that share one backdrop."""
+    from lib.plots import smaller_text, text_size_record
+
     fig = explorer.backdrop_figure(settings[0][1])
     canvas = FigureCanvasAgg(fig)
     fixed = {id(a) for a in children(fig)}
@@ -160,13 +167,13 @@ def blitted(explorer, settings):
     places = [title.get_position() for title in titles]  # where the layout put them
     redrawn = retitled()  # titles drawn with each setting; the others are part of the kept picture
     clear()
-    kept, backdrop = unchanging(fig), kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
+    kept, (backdrop, kept_text) = unchanging(fig), kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
     for k, setting in settings:
         numbers = explorer.draw_on(fig, setting)
         if not retitled() <= redrawn:  # a title the kept picture shows has changed: keep it out too
             redrawn |= retitled()
             clear()
-            backdrop = kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
+            backdrop, kept_text = kept_picture(canvas, [titles[i] for i in redrawn], titles, places)
             numbers = explorer.draw_on(fig, setting)
         moving = [a for a in children(fig) if id(a) not in fixed]
         if unchanging(fig) != kept:
@@ -175,9 +182,14 @@ def blitted(explorer, settings):
                 f"add artists and set titles (at {setting}); fix limits and labels in backdrop"
             )
         canvas.restore_region(backdrop)
-        for artist in sorted([*(titles[i] for i in redrawn), *moving], key=lambda a: a.get_zorder()):
+        drawn_over = sorted([*(titles[i] for i in redrawn), *moving], key=lambda a: a.get_zorder())
+        for artist in drawn_over:
             fig.draw_artist(artist)
-        yield k, fig, rgb(canvas), numbers
+
+        def text(kept_text=kept_text, drawn_over=drawn_over):
+            return smaller_text(kept_text, text_size_record(drawn_over, fig.dpi))
+
+        yield k, fig, rgb(canvas), numbers, text
         clear()
 
 
@@ -187,15 +199,19 @@ def look(title) -> tuple:
 
 
 def kept_picture(canvas, left_out: list, titles: list, places: list):
-    """The figure drawn without ``left_out`` (titles), as a region to restore before each setting."""
+    """The figure drawn without ``left_out`` (titles), as a region to restore before each setting,
+    and its smallest text (``lib.plots.text_size_record``)."""
+    from lib.plots import text_size_record
+
     for title in left_out:
         title.set_visible(False)
     canvas.draw()
     picture = canvas.copy_from_bbox(canvas.figure.bbox)
+    text = text_size_record(canvas.figure, canvas.figure.dpi)
     for title, place in zip(titles, places, strict=True):
         title.set_visible(True)
         title.set_position(place)  # a hidden title is moved off the axes when they are drawn
-    return picture
+    return picture, text
 
 
 def children(fig) -> list:
@@ -364,18 +380,16 @@ def drawn(explorer, folder: pathlib.Path) -> dict:
         drawing = json.loads(record.read_text())
         if "text" in drawing and all((folder / name).is_file() for name in drawing["frames"]):
             return drawing
-    from lib.plots import smaller_text, text_size_record
-
     start = explorer.start()
     frames, values, box, saved = [None] * len(settings), [None] * len(settings), None, {}
     text = {}  # the smallest text of all the pictures
     # WebP encoding lets go of Python's lock: one thread encodes while the next setting is drawn.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as encoder:
-        for k, fig, picture, numbers in pictures(explorer, settings):
+        for k, fig, picture, numbers, text_of in pictures(explorer, settings):
             same = hashlib.sha256(picture).digest()  # settings that look alike share a file
             if same not in saved:
                 saved[same] = encoder.submit(save_picture, picture, folder)
-                text = smaller_text(text, text_size_record(fig, fig.dpi))
+                text = text_sizes.smallest([text, text_of()])
             frames[k] = saved[same]
             values[k] = numbers
             if k == start:

@@ -94,14 +94,17 @@ def smallest_text(fig) -> tuple[float, str]:
     """The smallest visible text of ``fig``: its size in points and the text, ``(inf, "")`` if none.
 
     Every text that draws characters counts: tick labels, axis labels, titles, suptitles,
-    legend texts, annotations, colorbar labels, ``ax.text`` and ``fig.text``.
+    legend texts, annotations, colorbar labels, ``ax.text`` and ``fig.text``. ``fig`` may
+    also be any other artist, or a list of artists (the texts in each of them count).
     """
-    found = [(text.get_fontsize(), text.get_text()) for text in _texts(fig)]
+    artists = fig if isinstance(fig, (list, tuple)) else [fig]
+    found = [(text.get_fontsize(), text.get_text()) for artist in artists for text in _texts(artist)]
     return min(found, key=lambda pair: pair[0], default=(math.inf, ""))
 
 
 def text_size_record(fig, dpi: float) -> dict:
-    """:func:`smallest_text` of ``fig`` saved at ``dpi``: points, picture pixels and the text."""
+    """:func:`smallest_text` of ``fig`` (a figure, an artist or a list of artists) saved at ``dpi``:
+    points, picture pixels and the text; ``{}`` if it has no text."""
     size, text = smallest_text(fig)
     if math.isinf(size):
         return {}

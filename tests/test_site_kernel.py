@@ -238,7 +238,7 @@ def test_with_a_backdrop_each_site_picture_is_the_figure_of_its_setting(layout):
     )
     settings = shown.combinations()
     drawn = {}
-    for k, _fig, picture, numbers in site_kernel.pictures(shown, settings):
+    for k, _fig, picture, numbers, _text in site_kernel.pictures(shown, settings):
         drawn[k] = (picture.copy(), numbers)
     assert sorted(drawn) == list(range(len(settings)))
     assert len({p.tobytes() for p, _ in drawn.values()}) == len(settings)  # every setting looks different
@@ -340,19 +340,27 @@ def test_an_explorer_reading_what_cannot_be_fingerprinted_is_always_drawn(tmp_pa
 
 
 @pytest.mark.parametrize("backdrop", [False, True])
-def test_the_site_explorer_records_the_smallest_text_of_all_its_pictures(tmp_path, backdrop):
-    """A title some settings set at 7 pt (on a backdrop's figure or a new one) is the record."""
+@pytest.mark.parametrize("small", ["title set by draw", "text drawn by draw", "legend drawn by draw", "backdrop label"])
+def test_the_site_explorer_records_the_smallest_text_of_all_its_pictures(tmp_path, backdrop, small):
+    """A 7 pt text (that some settings draw, or that the backdrop draws for all) is the record,
+    on a backdrop's figure or on a new figure for each setting."""
 
     def axes(fig):
         ax = fig.subplots()
         ax.set(xlim=(0, 1), ylim=(-1, 1), title="a line")
+        if small == "backdrop label":
+            ax.set_xlabel("steep", fontsize=7)
         return ax
 
     def line_of(fig, slope):
         ax = fig.axes[0] if backdrop else axes(fig)
-        ax.plot([0, 1], [0, slope])
-        if slope > 0.5:
+        ax.plot([0, 1], [0, slope], label="steep")
+        if slope > 0.5 and small == "title set by draw":
             ax.set_title("steep", fontsize=7)
+        if slope > 0.5 and small == "text drawn by draw":
+            ax.text(0.5, 0.5, "steep", fontsize=7)
+        if slope > 0.5 and small == "legend drawn by draw":
+            ax.legend(fontsize=7)
 
     shown = explorer(
         line_of, backdrop=axes if backdrop else None, figsize=(3, 2), slope=Slider("slope", (0.0, 0.5, 1.0), 0.0)
