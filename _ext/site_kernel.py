@@ -142,7 +142,7 @@ def pictures(explorer, settings):
 
 def blitted(explorer, settings):
     """``pictures`` of ``settings`` (pairs ``k, setting``) that share one backdrop."""
-    from lib.plots import smaller_text, text_size_record
+    from lib.plots import text_size_record
 
     fig = explorer.backdrop_figure(settings[0][1])
     canvas = FigureCanvasAgg(fig)
@@ -187,7 +187,7 @@ def blitted(explorer, settings):
             fig.draw_artist(artist)
 
         def text(kept_text=kept_text, drawn_over=drawn_over):
-            return smaller_text(kept_text, text_size_record(drawn_over, fig.dpi))
+            return text_sizes.smallest([kept_text, text_size_record(drawn_over, fig.dpi)])
 
         yield k, fig, rgb(canvas), numbers, text
         clear()
