@@ -47,8 +47,9 @@ lint: $(READY)
 # hold under both, and a check that holds only for one processor's vector instructions or
 # thread count fails here, not in a learner's notebook. The site tests then read the pages.
 # The site tests go to the workers a module at a time, in this order (the longest first: on
-# two cores the Lighthouse audits, about 100 s, and the page loads of test_browser, about
-# 110 s, start side by side).
+# two cores the Lighthouse audits, two Chromiums side by side for about 110 s, and the page
+# loads of test_browser start together). One worker per core: four took longer (278-305 s
+# against 257 s), as Chromium then has less of the cores.
 SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_site_quizzes.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
 # The first stage's longest modules (scratch builds and kernels, 15-60 s each) go to the workers
 # first, so that neither waits alone at the end for one of them.
