@@ -39,6 +39,7 @@ import json
 import pathlib
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.site_tools import SCREENSHOTS, SITE, TAB_STOPS_SET_JS, TIMEOUT_MS, screenshot, toc_pages
 
@@ -214,7 +215,7 @@ def _sidebar_becomes(page, which: str, *, shown: bool) -> bool:
         page.wait_for_function(
             f"(which) => ({SIDEBAR_SHOWN_JS})(which) === {str(shown).lower()}", arg=which, timeout=SIDEBAR_MS
         )
-    except Exception:  # playwright's TimeoutError: it did not
+    except PlaywrightTimeoutError:
         return False
     return True
 
