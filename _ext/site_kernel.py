@@ -270,7 +270,7 @@ def fingerprint(explorer) -> str | None:
     """A hash of all an explorer's pictures depend on, or ``None`` if some of it cannot be read.
 
     That is its controls and options, matplotlib's settings, the state of the random
-    generators, and ``draw`` and ``backdrop`` with every value they reach: defaults,
+    generators, and ``draw``, ``backdrop`` and ``prepare`` with every value they reach: defaults,
     closures and, for the notebook's own functions, their code and the globals they name,
     followed into the functions those are. Arrays and tensors count by their bytes, other
     objects pickled, a module's functions by name with their defaults and closures (the
@@ -290,6 +290,7 @@ def fingerprint(explorer) -> str | None:
             WEBP,
             explorer.draw,
             explorer.backdrop,
+            explorer.prepare,
             dict(matplotlib.rcParams),
             torch_state(),
             np.random.get_state(),  # noqa: NPY002 (the global generator a draw may read)
@@ -366,7 +367,7 @@ def names(code) -> set:
 def drawn(explorer, folder: pathlib.Path) -> dict:
     """Every setting of ``explorer`` drawn into ``folder``: each one's file name and numbers, the
     starting picture's size, the smallest text of all the pictures and, for a pad, where its
-    axes sit.
+    axes sit. An explorer's ``prepare`` is given every setting first.
 
     What was drawn is recorded under the explorer's :func:`fingerprint` in ``folder/records``;
     an explorer whose fingerprint is recorded (and whose files are there) is not drawn again.
@@ -380,6 +381,8 @@ def drawn(explorer, folder: pathlib.Path) -> dict:
         drawing = json.loads(record.read_text())
         if "text" in drawing and all((folder / name).is_file() for name in drawing["frames"]):
             return drawing
+    if explorer.prepare is not None:
+        explorer.prepare(settings)  # what all the settings need, worked out at once
     start = explorer.start()
     frames, values, box, saved = [None] * len(settings), [None] * len(settings), None, {}
     text = {}  # the smallest text of all the pictures

@@ -19,6 +19,11 @@ contours, a curve, fixed limits and labels) before ``draw`` adds what moves; a f
 many settings is then drawn once and only the moving parts again. A backdrop that depends
 on some controls names them after ``fig``: ``backdrop(fig, surface)``.
 
+``prepare(settings)``, if given, works out at once what a list of settings will need (their
+optimization runs, side by side) and keeps it where ``draw`` finds it: the built site calls
+it with every setting before drawing them one by one. In a kernel each move is drawn alone,
+and ``draw`` must work without it.
+
 Each control also lists ``values``: the settings a reader without a kernel can pick (the
 built site draws the figure for every combination of them in advance). ``pad`` names two
 sliders whose values are the x and y axes of one of the figure's axes (a heat map, a
@@ -163,6 +168,7 @@ class Explorer:
     pad_axes: int = 0
     layout: str | None = "tight"
     backdrop: Callable | None = None
+    prepare: Callable | None = None
     settings: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     image: bytes = b""
@@ -182,6 +188,8 @@ class Explorer:
             unknown = [n for n in self.backdrop_controls() if n not in self.controls]
             if unknown:
                 raise ValueError(f"backdrop's parameters after fig must name controls, got {unknown}")
+        if self.prepare is not None:
+            check_callable("prepare", self.prepare)
         self.set(**{name: control.value for name, control in self.controls.items()})
 
     def figure(self, settings: Mapping) -> tuple[Figure, dict]:
@@ -289,6 +297,7 @@ def explorer(
     draw: Callable,
     *,
     backdrop: Callable | None = None,
+    prepare: Callable | None = None,
     figsize=(6.0, 3.6),
     alt: str = "The explorer's figure",
     pad=None,
@@ -302,7 +311,16 @@ def explorer(
     that no control changes, once (``draw`` then finds the axes in ``fig.axes``); ``layout`` is matplotlib's layout
     engine for each figure; ``None`` leaves the margins to ``draw`` (``fig.subplots_adjust``),
     which is several times faster to draw for an explorer with hundreds of settings.
+    ``prepare(settings)`` works out what many settings need at once (see the module's notes).
     """
     return Explorer(
-        draw, controls, figsize=figsize, alt=alt, pad=pad, pad_axes=pad_axes, layout=layout, backdrop=backdrop
+        draw,
+        controls,
+        figsize=figsize,
+        alt=alt,
+        pad=pad,
+        pad_axes=pad_axes,
+        layout=layout,
+        backdrop=backdrop,
+        prepare=prepare,
     )

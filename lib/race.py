@@ -4,9 +4,10 @@ Defined in chapter 10, *Adaptive methods*:
 
 * :class:`Contender` (made with :func:`contender`) — an optimizer name for
   :func:`lib.optimizers.create`, its hyper-parameters and a label;
-* :func:`race` — run every contender from the same start with :func:`lib.trajectory.minimize`
-  and return a :class:`RaceResult`: each trajectory, where it diverged, and a results
-  table (steps to reach a target value, final value) as rows or as Markdown;
+* :func:`race` — run every contender from the same start (side by side, with
+  :func:`lib.trajectory.minimize_together`) and return a :class:`RaceResult`: each
+  trajectory, where it diverged, and a results table (steps to reach a target value,
+  final value) as rows or as Markdown; :func:`races` gives each contender a race of its own;
 * :func:`leaderboard` — several races (one per surface) in one Markdown table;
 * :func:`tune` — pick each contender's learning rate from a grid, so the race is fair;
 * :func:`hyper_parameters` — an optimizer's options from a learning rate and two betas;
@@ -36,6 +37,7 @@ __all__ = [
     "hyper_parameters",
     "leaderboard",
     "race",
+    "races",
     "result_list",
     "tune",
 ]
@@ -198,32 +200,51 @@ class RaceResult:
         return "\n".join(lines)
 
 
-def _run(surface, c: Contender, x0, steps):
-    from lib.loops import DivergenceError
-    from lib.trajectory import minimize
-
-    try:
-        return minimize(surface, x0, optimizer=c.optimizer, steps=steps, **c.options), None
-    except DivergenceError as err:
-        diverged = getattr(err, "step", None)
-        if diverged is None:
-            raise
-    return minimize(surface, x0, optimizer=c.optimizer, steps=max(diverged - 1, 0), **c.options), diverged
-
-
 def race(surface, contenders, *, x0, steps: int = 100) -> RaceResult:
     """Run each contender ``steps`` steps on ``surface`` from ``x0`` and collect the results.
 
     A contender whose values stop being finite is recorded as diverged (its trajectory ends at
     the last finite point) instead of raising, so one bad learning rate does not stop the race.
+    The contenders run side by side (:func:`lib.trajectory.minimize_together`): each one's
+    trajectory is the one :func:`lib.trajectory.minimize` gives it alone.
     """
     surface, x0 = course(surface, x0)
     contenders = _check_contenders(contenders)
     steps = check_int("steps", steps, low=1)
-    trajectories, diverged_at = {}, {}
-    for c in contenders:
-        trajectories[c.label], diverged_at[c.label] = _run(surface, c, x0, steps)
-    return RaceResult(surface, x0, steps, contenders, trajectories, diverged_at)
+    return _results(surface, x0, steps, contenders, _trajectories(surface, contenders, x0, steps))
+
+
+def races(surface, contenders, *, x0, steps: int = 100) -> list[RaceResult]:
+    """Each contender in a race of its own (labels may repeat), all of them run side by side.
+
+    ``races(f, cs, ...)[i]`` is ``race(f, [cs[i]], ...)``: an explorer that shows one race per
+    setting works out all its settings' races at once this way.
+    """
+    surface, x0 = course(surface, x0)
+    if isinstance(contenders, (str, bytes)) or not isinstance(contenders, Sequence) or not contenders:
+        raise TypeError("contenders must be a non-empty list of Contender (see lib.race.contender)")
+    contenders = [_check_contenders([c])[0] for c in contenders]
+    steps = check_int("steps", steps, low=1)
+    trajectories = _trajectories(surface, contenders, x0, steps)
+    return [_results(surface, x0, steps, [c], [t]) for c, t in zip(contenders, trajectories, strict=True)]
+
+
+def _trajectories(surface, contenders, x0, steps):
+    from lib.trajectory import minimize_together
+
+    return minimize_together(surface, [(x0, c.optimizer, c.options) for c in contenders], steps=steps)
+
+
+def _results(surface, x0, steps, contenders, trajectories) -> RaceResult:
+    labels = [c.label for c in contenders]
+    return RaceResult(
+        surface,
+        x0,
+        steps,
+        contenders,
+        dict(zip(labels, trajectories, strict=True)),
+        {label: t.diverged_at for label, t in zip(labels, trajectories, strict=True)},
+    )
 
 
 def tune(surface, c: Contender, learning_rates, *, x0, steps: int = 100, target: float | None = None) -> Contender:

@@ -21,7 +21,7 @@ import torch
 
 from lib.optimizers import NAMES
 from lib.plots import PALETTE, contour, path, text_size_metadata
-from lib.race import Contender, RaceResult, course, hyper_parameters, race, result_list, surface_minimum
+from lib.race import Contender, RaceResult, course, hyper_parameters, race, races, result_list, surface_minimum
 from lib.validation import check_int, check_real
 
 __all__ = ["animate", "explorer", "plot", "plot_values"]
@@ -283,12 +283,27 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
 
     runs = {}  # (surface, optimizer, options) -> its race: a run two settings share is run once
 
+    def key(surface, runner):
+        return surface, runner.optimizer, tuple(sorted(runner.options.items()))
+
+    def runners(lineup, lr, beta1, beta2):
+        return [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in lineups[lineup]]
+
     def run(surface, runner):
-        key = (surface, runner.optimizer, tuple(sorted(runner.options.items())))
-        if key not in runs:
+        if key(surface, runner) not in runs:
             f, x0 = checked[surface]
-            runs[key] = race(f, [runner], x0=x0, steps=steps)
-        return runs[key]
+            runs[key(surface, runner)] = race(f, [runner], x0=x0, steps=steps)
+        return runs[key(surface, runner)]
+
+    def prepare(settings):  # the races of many settings: those on one surface run side by side
+        wanted = {}
+        for s in settings:
+            for runner in runners(s["lineup"], s["lr"], s["beta1"], s["beta2"]):
+                if key(s["surface"], runner) not in runs:
+                    wanted.setdefault(s["surface"], {})[key(s["surface"], runner)] = runner
+        for surface, needed in wanted.items():
+            f, x0 = checked[surface]
+            runs.update(zip(needed, races(f, list(needed.values()), x0=x0, steps=steps), strict=True))
 
     def backdrop(fig, surface):
         f, _ = checked[surface]
@@ -301,9 +316,7 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
 
     def draw(fig, surface, lineup, lr, beta1, beta2):
         top, bottom = fig.axes
-        chosen = lineups[lineup]
-        runners = [Contender(labels[n], n, hyper_parameters(n, lr=lr, beta1=beta1, beta2=beta2)) for n in chosen]
-        results = [run(surface, runner) for runner in runners]
+        results = [run(surface, runner) for runner in runners(lineup, lr, beta1, beta2)]
         f = results[0].surface
         colors = _colors(results)
         for result in results:
@@ -317,6 +330,7 @@ def explorer(courses: Mapping, *, optimizers=("sgd", "rmsprop", "adam"), lr: flo
     return build(
         draw,
         backdrop=backdrop,
+        prepare=prepare,
         figsize=EXPLORER_SIZE,
         layout=None,
         alt="Each optimizer's path on the chosen surface's contours, and below it f - f* against the step",

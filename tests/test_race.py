@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lib import functions
-from lib.race import Contender, RaceResult, contender, hyper_parameters, leaderboard, race, tune
+from lib.race import Contender, RaceResult, contender, hyper_parameters, leaderboard, race, races, tune
 
 
 def gd_on_diagonal_quadratic(eigenvalues, x0, lr, steps):
@@ -228,3 +228,37 @@ def test_race_arguments_after_a_valid_race():
         leaderboard([result], [1.0, 2.0])
     with pytest.raises(TypeError, match="target"):
         result.steps_to("low")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_races_gives_each_contender_the_race_it_runs_alone(seed):
+    generator = torch.Generator().manual_seed(seed)
+    f = [functions.rosenbrock(), functions.ravine(), functions.saddle(), functions.quadratic(condition_number=20.0)][
+        seed
+    ]
+    x0 = (torch.rand(2, generator=generator, dtype=torch.float64) * 2 - 1).tolist()
+    names = ["sgd", "rmsprop", "adam", "adagrad", "adadelta", "adamax", "nadam"]
+    field = []
+    for _ in range(12):  # labels repeat, as the optimizers' names do in an explorer's settings
+        name = names[int(torch.randint(len(names), (1,), generator=generator))]
+        lr = float(10 ** (torch.rand(1, generator=generator) * 3 - 2.5))  # 0.003 to 3: some diverge
+        beta1, beta2 = float(torch.rand(1, generator=generator) * 0.9), 0.99
+        field.append(contender(name, name, **hyper_parameters(name, lr=lr, beta1=beta1, beta2=beta2)))
+    for c, together in zip(field, races(f, field, x0=x0, steps=80), strict=True):
+        by_itself = race(f, [c], x0=x0, steps=80)
+        assert together.contenders == [c]
+        assert together.diverged_at == by_itself.diverged_at
+        for what in ("points", "values", "gradients"):
+            torch.testing.assert_close(
+                getattr(together.trajectories[c.label], what), getattr(by_itself.trajectories[c.label], what)
+            )
+        assert together.final_values() == pytest.approx(by_itself.final_values(), rel=1e-12, abs=1e-300)
+
+
+def test_races_names_its_bad_arguments():
+    with pytest.raises(TypeError, match="contenders"):
+        races(functions.saddle(), [], x0=[1.0, 0.0])
+    with pytest.raises(TypeError, match="Contender"):
+        races(functions.saddle(), ["adam"], x0=[1.0, 0.0])
+    with pytest.raises(ValueError, match="steps"):
+        races(functions.saddle(), [contender("adam", lr=0.1)], x0=[1.0, 0.0], steps=0)

@@ -120,6 +120,22 @@ def _final_with_torch(surface, x0, optimizer, steps, **options):
     return float(surface(x.detach()))
 
 
+def test_prepared_settings_show_what_each_setting_drawn_alone_shows():
+    """The site prepares all its settings' races at once (side by side); each setting must show
+    the numbers a kernel shows when it draws that setting alone."""
+    courses = {
+        "ravine": (functions.ravine(), [-3.5, 1.5]),
+        "saddle": (functions.saddle(), [1.0, 0.01]),
+    }
+    prepared = explorer(courses, optimizers=("sgd", "adam"), steps=40)
+    settings = prepared.combinations()
+    prepared.prepare(settings)
+    drawn_alone = explorer(courses, optimizers=("sgd", "adam"), steps=40)
+    for setting in settings[:: max(1, len(settings) // 24)]:
+        _, numbers = prepared.figure(setting)
+        assert numbers == pytest.approx(drawn_alone.set(**setting), rel=1e-12, abs=1e-300), setting
+
+
 def test_explorer_redraws_and_shows_what_torch_optim_computes():
     courses = {
         "quadratic": (functions.quadratic(condition_number=10.0), [-3.0, 1.0]),

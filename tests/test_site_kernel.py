@@ -55,6 +55,35 @@ def test_every_setting_is_drawn_in_advance_as_a_file(line, tmp_path):
         assert f'<label for="{ident}">' in markup
 
 
+def test_prepare_is_given_every_setting_before_any_is_drawn(line, tmp_path):
+    events = []
+
+    def prepare(settings):
+        events.append(("prepare", [dict(s) for s in settings]))
+
+    def draw(fig, slope, kind):
+        events.append(("draw", slope, kind))
+        return line(fig, slope, kind=kind)
+
+    shown = explorer(
+        draw,
+        prepare=prepare,
+        figsize=(3, 2),
+        slope=Slider("slope", stops(-1.0, 1.0, 0.5), 0.5),
+        kind=Choice("kind", ("line", "dots"), "dots"),
+    )
+    assert events == [("draw", 0.5, "dots")]  # a kernel draws its setting alone, unprepared
+    events.clear()
+    site_kernel.drawn(shown, tmp_path)
+    assert events[0] == ("prepare", shown.combinations())
+    assert [e[0] for e in events[1:]] == ["draw"] * 10
+    events.clear()
+    site_kernel.drawn(shown, tmp_path)  # drawn before: neither prepared nor drawn again
+    assert events == []
+    with pytest.raises(TypeError, match="prepare"):
+        explorer(draw, prepare="races", slope=Slider("slope", (0.0, 1.0), 0.0))
+
+
 def test_a_figure_drawn_twice_is_one_file(tmp_path):
     def flat(fig, a):
         fig.subplots().plot([0, 1], [0, 0])  # the same picture whatever a is
