@@ -164,8 +164,8 @@ def minimize_together(f, runs, *, steps: int = 100) -> list[Trajectory]:
             break
         for run, outcome in zip(going, _values_and_gradients(f, going, k), strict=True):
             if isinstance(outcome, loops.DivergenceError):
-                if k == 0:
-                    raise outcome
+                if k == 0:  # no finite point to end at
+                    raise loops.DivergenceError(f"runs[{paths.index(run)}]: {outcome}", step=0) from None
                 run.diverged_at = k
             else:
                 run.keep(*outcome)
