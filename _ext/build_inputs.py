@@ -4,7 +4,7 @@ Used by the book build (registered in ``_config.yml`` under ``sphinx: local_exte
 
 ``npm ci`` installs the packages pinned in ``package.json`` and ``package-lock.json`` into
 ``node_modules/`` (``make book`` runs it): MathJax for :mod:`build_time_maths` and Font
-Awesome's SVG files for :mod:`inline_icons`. The build fails at its start, with the
+Awesome's SVG files for :mod:`inline_icons`, PurgeCSS for :mod:`lean_styles`. The build fails at its start, with the
 command that fixes it, when they are missing. :func:`extensions_version` changes with
 the files of ``_ext/``, so that a change there rewrites every page.
 """
@@ -17,7 +17,7 @@ import pathlib
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 
-PACKAGES = ("mathjax-full", "@fortawesome/fontawesome-free")  # what the build reads from node_modules/
+PACKAGES = ("mathjax-full", "@fortawesome/fontawesome-free", "purgecss")  # what the build reads from node_modules/
 
 
 def node_modules(app: Sphinx) -> pathlib.Path:

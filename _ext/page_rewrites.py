@@ -13,7 +13,9 @@ site is read once, passed through :data:`ORDER`, and written once if it changed.
 3. :mod:`inline_icons` — the theme's icons as inline SVG, so no page loads Font Awesome's
    1.5 MB script;
 4. :mod:`deferred_scripts` — no render-blocking script, no unused one;
-5. :mod:`lean_code` — code tokens drawn in the code's own colour written as plain text.
+5. :mod:`lean_code` — code tokens drawn in the code's own colour written as plain text;
+6. :mod:`lean_styles` — the theme's style sheet without the rules no page can use
+   (PurgeCSS, one run over the pages as steps 1-5 leave them), linked by its digest.
 
 ``page_rewrites_skip`` (a Sphinx setting) leaves steps out, so that
 ``benchmarks/extensions.py`` can measure what each is worth. The handler runs after the
@@ -30,13 +32,14 @@ import compact_images
 import deferred_scripts
 import inline_icons
 import lean_code
+import lean_styles
 from build_inputs import extensions_version, node_modules
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-ORDER = ("build_time_maths", "compact_images", "inline_icons", "deferred_scripts", "lean_code")
+ORDER = ("build_time_maths", "compact_images", "inline_icons", "deferred_scripts", "lean_code", "lean_styles")
 
 
 def rewrite_site(app: Sphinx, exception) -> None:
@@ -64,10 +67,15 @@ def rewrite_site(app: Sphinx, exception) -> None:
         "deferred_scripts": lambda path, text: deferred_scripts.rewrite(text, path == search, as_you_type),
         "lean_code": lambda path, text: lean_code.rewrite(text, plain),
     }
-    steps = [steps[name] for name in ORDER[1:] if name not in skip]
+    steps = [steps[name] for name in ORDER[1:-1] if name not in skip]
     for path in new:
         for step in steps:
             new[path] = step(path, new[path])
+    # 6. the style sheet: one PurgeCSS run over every page
+    if "lean_styles" not in skip:
+        digest = lean_styles.write_lean_sheet(site, new, node_modules(app))
+        if digest is not None:
+            new = {path: lean_styles.rewrite(text, digest) for path, text in new.items()}
     changed = [path for path in new if new[path] != pages[path]]
     for path in changed:
         path.write_text(new[path], encoding="utf-8")

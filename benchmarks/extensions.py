@@ -39,6 +39,7 @@ VARIANTS = {
     "without inline_icons": ((), ("inline_icons",)),
     "without deferred_scripts": ((), ("deferred_scripts",)),
     "without lean_code": ((), ("lean_code",)),
+    "without lean_styles": ((), ("lean_styles",)),
     "without lazy_animations": (("lazy_animations",), ()),
     "without page_fixes": (("page_fixes",), ()),
 }

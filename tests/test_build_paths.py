@@ -14,17 +14,16 @@ import html
 import json
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
-import yaml
+
+from tests import scratch_books
 
 pytestmark = pytest.mark.build
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 JUPYTER_BOOK = pathlib.Path(sys.executable).parent / "jupyter-book"
 EXPLORER = """\
 from lib.explorers import Slider, explorer
@@ -40,27 +39,13 @@ def draw(fig, slope):
 explorer(draw, figsize=(2, 1.5), slope=Slider("slope", (-0.5, 0.0, 0.5), 0.0))"""
 
 
-def notebook(path: pathlib.Path, *cells: tuple[str, list[str]]) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    bootstrap = f"import sys\nsys.path.insert(0, {str(ROOT)!r})"
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"), nbformat.v4.new_code_cell(bootstrap)]
-    for source, tags in cells:
-        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
-    nbformat.write(nb, str(path))
-
-
 def scratch_book(folder: pathlib.Path, parallel: bool = True, flaky: bool = False) -> pathlib.Path:
-    book = folder / "book"
-    (book / "chapters").mkdir(parents=True)
-    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "references.bib", book)
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["sphinx"]["config"]["parallel_execution"] = parallel
-    (book / "_config.yml").write_text(yaml.safe_dump(config))
-    chapters = [{"file": "chapters/explorer"}, {"file": "chapters/plain"}]
-    (book / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": "index", "chapters": chapters}))
-    (book / "index.md").write_text("# Scratch book\n\nA book to build.\n")
+    """An explorer chapter and a plain one, under ``chapters/`` as in the course."""
+
+    def configure(config):
+        config["sphinx"]["config"]["parallel_execution"] = parallel
+
+    book = scratch_books.scratch_book(folder, ["chapters/explorer", "chapters/plain"], configure)
     first = "print('explorer chapter')"
     if flaky:  # fails the first time it runs, as a chapter may on a busy machine
         mark = folder / "ran-once"
@@ -69,9 +54,11 @@ def scratch_book(folder: pathlib.Path, parallel: bool = True, flaky: bool = Fals
     notebook(book / "chapters" / "explorer.ipynb", (first, []), (EXPLORER, ["explorer"]))
     progress = "from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='steps'):\n    pass\nprint(6 * 7)"
     notebook(book / "chapters" / "plain.ipynb", (progress, []))
-    if (ROOT / "node_modules").is_dir():
-        (book / "node_modules").symlink_to(ROOT / "node_modules")
     return book
+
+
+def notebook(path: pathlib.Path, *cells: tuple[str, list[str]]) -> None:
+    scratch_books.notebook(path, *cells, lib=True)
 
 
 def build(book: pathlib.Path, succeeds: bool = True) -> str:

@@ -15,6 +15,7 @@ import explorer_frames
 import inline_icons
 import lazy_animations
 import lean_code
+import lean_styles
 import page_fixes
 import pytest
 import text_sizes
@@ -367,8 +368,12 @@ def test_the_rewrites_run_once_per_page_in_the_written_order(tmp_path, monkeypat
     monkeypatch.setattr(page_rewrites.build_time_maths, "typeset_pages", lambda *args: {})
     monkeypatch.setattr(page_rewrites.inline_icons, "icons", lambda modules: {})
     monkeypatch.setattr(page_rewrites.compact_images, "rewrite_page", step("compact_images"))
-    for module in ("inline_icons", "deferred_scripts", "lean_code"):
+    for module in ("inline_icons", "deferred_scripts", "lean_code", "lean_styles"):
         monkeypatch.setattr(getattr(page_rewrites, module), "rewrite", step(module))
+    sheets = []  # what the style sheet step was given: the pages after the other steps
+    monkeypatch.setattr(
+        page_rewrites.lean_styles, "write_lean_sheet", lambda site, pages, modules: sheets.append(dict(pages)) or "d1"
+    )
     app = types.SimpleNamespace(
         outdir=str(tmp_path),
         confdir=str(tmp_path),
@@ -379,7 +384,9 @@ def test_the_rewrites_run_once_per_page_in_the_written_order(tmp_path, monkeypat
     )
     page_rewrites.rewrite_site(app, None)
     steps = list(page_rewrites.ORDER[1:])
-    assert calls == steps * 2  # every page through every step, in order
+    # every page through every step, in order; the style sheet once all pages are through the others
+    assert calls == steps[:-1] * 2 + ["lean_styles"] * 2
+    assert [sorted(text.count("[lean_code]") for text in pages.values()) for pages in sheets] == [[1, 1]]
     for page in ("a", "b"):
         text = (tmp_path / f"{page}.html").read_text()
         assert text.endswith(f"{page}{''.join(f'[{name}]' for name in steps)}</main></body></html>")
@@ -415,3 +422,62 @@ def test_each_template_override_is_the_themes_own_but_for_its_fix(name):
         return "\n".join(line for line in re.sub(r"\{#.*?#\}", "", text, flags=re.DOTALL).splitlines() if line.strip())
 
     assert without_comments(ours) == without_comments(upstream), f"_ext/templates/{name} differs from the theme's"
+
+
+def test_the_lean_style_sheet_keeps_what_pages_and_their_scripts_can_match():
+    node_modules = BOOK / "node_modules"
+    if not (node_modules / "purgecss").is_dir():
+        pytest.skip("purgecss not installed: run `npm ci`")
+    css = """
+    .used { color: red }
+    .unused { color: blue }
+    html[data-theme=dark] .used { color: pink }
+    html[data-theme=dark] .unused { color: navy }
+    .menu.show { display: block }
+    #kept-id, #gone-id { margin: 0 }
+    table td { padding: 1px }
+    video { width: 1px }
+    @font-face { font-family: Icons; src: url(icons.woff2) }
+    @keyframes spin { to { transform: rotate(1turn) } }
+    :root { --unread-variable: 1px }
+    """
+    pages = [
+        '<html><body><p class="used">a</p><ul class="menu" id="kept-id"></ul><table><td>1</td></table></body></html>'
+    ]
+    scripts = ['menu.classList.toggle("show"); document.documentElement.setAttribute("data-theme", "dark");']
+    lean = lean_styles.purged(css, pages, scripts, node_modules)
+    for kept in (
+        ".used",
+        "html[data-theme=dark] .used",
+        ".menu.show",
+        "#kept-id",
+        "table td",
+        "@font-face",
+        "@keyframes",
+    ):
+        assert kept in lean, kept
+    assert "--unread-variable" in lean
+    for gone in (".unused", "#gone-id", "video"):
+        assert gone not in lean, gone
+    # without the script that adds it, the state a reader reaches is not kept: the scripts count
+    assert ".menu.show" not in lean_styles.purged(css, pages, [], node_modules)
+
+
+def test_pages_link_the_lean_sheet_by_its_digest_and_only_their_own_scripts_count(tmp_path):
+    theme = '<link href="../_static/styles/pydata-sphinx-theme.css?digest=55c26ed4" rel="stylesheet" />'
+    page = f'<html><head>{theme}<link href="../_static/other.css" rel="stylesheet" /></head></html>'
+    once = lean_styles.rewrite(page, "abc123")
+    assert '<link href="../_static/styles/pydata-sphinx-theme.lean.css?digest=abc123" rel="stylesheet" />' in once
+    assert "pydata-sphinx-theme.css" not in once
+    assert 'href="../_static/other.css"' in once
+    again = lean_styles.rewrite(once, "def456")  # the next build: the newer sheet's digest
+    assert again == once.replace("abc123", "def456")
+    (tmp_path / "_static").mkdir()
+    for name in ("a.js", "b.js", "unread.js"):
+        (tmp_path / "_static" / name).write_text("x")
+    pages = {
+        tmp_path
+        / "index.html": '<script src="_static/a.js?v=1"></script><script src="https://cdn.example/c.js"></script>',
+        tmp_path / "sub" / "page.html": '<script defer="defer" src="../_static/b.js"></script>',
+    }
+    assert lean_styles.loaded_scripts(pages, tmp_path) == [tmp_path / "_static" / "a.js", tmp_path / "_static" / "b.js"]

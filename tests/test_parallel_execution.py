@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time
@@ -18,42 +17,28 @@ from queue import Empty
 
 import nbformat
 import pytest
-import yaml
 import zmq
+
+from tests import scratch_books
 
 pytestmark = pytest.mark.build
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT = 4  # seconds per cell in the scratch book; the course's own is in _config.yml
 
 
 def notebook(path: pathlib.Path, *sources: str) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}")]
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
-    nbformat.write(nb, str(path))
+    scratch_books.notebook(path, *((source, []) for source in sources))
 
 
 def test_a_stuck_cell_fails_the_build_fast_and_names_itself(tmp_path):
-    book = tmp_path / "book"
-    book.mkdir()
-    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "references.bib", book)
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["execute"]["timeout"] <= 300, "a stuck cell must fail well before 10 minutes"
-    config["execute"]["timeout"] = TIMEOUT
-    config["only_build_toc_files"] = True
-    (book / "_config.yml").write_text(yaml.safe_dump(config))
-    (book / "_toc.yml").write_text(
-        yaml.safe_dump({"format": "jb-book", "root": "index", "chapters": [{"file": "quick"}, {"file": "stuck"}]})
-    )
-    (book / "index.md").write_text("# Scratch book\n")
+    def configure(config):
+        assert config["execute"]["timeout"] <= 300, "a stuck cell must fail well before 10 minutes"
+        config["execute"]["timeout"] = TIMEOUT
+        config["only_build_toc_files"] = True
+
+    book = scratch_books.scratch_book(tmp_path, ["quick", "stuck"], configure)
     notebook(book / "quick.ipynb", "import os\nprint(os.environ.get('OMP_NUM_THREADS'))")
     notebook(book / "stuck.ipynb", "x = 1", "import time\ntime.sleep(600)  # the stuck cell", "print(x)")
-    node_modules = ROOT / "node_modules"
-    if node_modules.is_dir():
-        (book / "node_modules").symlink_to(node_modules)
 
     began = time.monotonic()
     result = subprocess.run(
