@@ -12,7 +12,9 @@ the files of ``_ext/``, so that a change there rewrites every page.
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
+import subprocess
 
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
@@ -23,6 +25,25 @@ PACKAGES = ("mathjax-full", "@fortawesome/fontawesome-free", "purgecss")  # what
 def node_modules(app: Sphinx) -> pathlib.Path:
     """Where `npm ci` installed the packages (the book's node_modules/ unless configured)."""
     return (pathlib.Path(app.confdir) / app.config.build_inputs_node_modules).resolve()
+
+
+def run_node(script: pathlib.Path, payload: str, modules: pathlib.Path, *, who: str, purpose: str, package: str) -> str:
+    """Run ``script`` in Node.js with ``payload`` on its standard input and the packages of
+    ``modules`` on its path; what it wrote. A missing ``node`` or a failing script is an
+    ``ExtensionError`` naming the extension (``who``), what ``node`` is needed ``purpose`` and
+    the npm ``package`` the script reads."""
+    environment = {**os.environ, "NODE_PATH": str(modules)}
+    try:
+        done = subprocess.run(
+            ["node", str(script)], input=payload, capture_output=True, text=True, check=True, env=environment
+        )
+    except FileNotFoundError as error:
+        raise ExtensionError(f"{who}: Node.js (`node`) is needed {purpose}") from error
+    except subprocess.CalledProcessError as error:
+        raise ExtensionError(
+            f"{who}: {script.name} failed (run `npm ci`, which installs {package}):\n{error.stderr}"
+        ) from error
+    return done.stdout
 
 
 def check_packages(app: Sphinx) -> None:

@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import pathlib
 import re
-import subprocess
 
-from build_inputs import extensions_version
+from build_inputs import extensions_version, run_node
 from sphinx.application import Sphinx
-from sphinx.errors import ExtensionError
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / "typeset_maths.js"
 INLINE = re.compile(r'(<span class="math notranslate nohighlight">)\\\((.*?)\\\)(</span>)', re.DOTALL)
@@ -61,18 +58,15 @@ def equations_of(page: str) -> list[tuple[re.Match, str, bool]]:
 def typeset(requests: list[list[tuple[str, bool]]], tex_options: dict, node_modules: pathlib.Path) -> dict:
     """Run typeset_maths.js once on every page's equations; return its answer."""
     payload = json.dumps({"tex": tex_options, "pages": requests})
-    environment = {**os.environ, "NODE_PATH": str(node_modules)}
-    try:
-        done = subprocess.run(
-            ["node", str(SCRIPT)], input=payload, capture_output=True, text=True, check=True, env=environment
-        )
-    except FileNotFoundError as error:
-        raise ExtensionError("build_time_maths: Node.js (`node`) is needed to typeset the equations") from error
-    except subprocess.CalledProcessError as error:
-        raise ExtensionError(
-            f"build_time_maths: {SCRIPT.name} failed (run `npm ci`, which installs mathjax-full):\n{error.stderr}"
-        ) from error
-    return json.loads(done.stdout)
+    output = run_node(
+        SCRIPT,
+        payload,
+        node_modules,
+        who="build_time_maths",
+        purpose="to typeset the equations",
+        package="mathjax-full",
+    )
+    return json.loads(output)
 
 
 def _minified(css: str) -> str:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pathlib
 import re
-import subprocess
 
-from sphinx.errors import ExtensionError
+from build_inputs import run_node
 
 SCRIPT = pathlib.Path(__file__).with_name("lean_styles.js")
 SHEET = "_static/styles/pydata-sphinx-theme.css"  # the theme's, as Sphinx copies it into the site
@@ -42,18 +40,9 @@ def loaded_scripts(pages: dict[pathlib.Path, str], site: pathlib.Path) -> list[p
 def purged(css: str, pages: list[str], scripts: list[str], node_modules: pathlib.Path) -> str:
     """``css`` less the rules that nothing in ``pages`` and ``scripts`` can match."""
     payload = json.dumps({"css": css, "pages": pages, "scripts": scripts})
-    environment = {**os.environ, "NODE_PATH": str(node_modules)}
-    try:
-        done = subprocess.run(
-            ["node", str(SCRIPT)], input=payload, capture_output=True, text=True, check=True, env=environment
-        )
-    except FileNotFoundError as error:
-        raise ExtensionError("lean_styles: Node.js (`node`) is needed to trim the style sheet") from error
-    except subprocess.CalledProcessError as error:
-        raise ExtensionError(
-            f"lean_styles: {SCRIPT.name} failed (run `npm ci`, which installs purgecss):\n{error.stderr}"
-        ) from error
-    return done.stdout
+    return run_node(
+        SCRIPT, payload, node_modules, who="lean_styles", purpose="to trim the style sheet", package="purgecss"
+    )
 
 
 def write_lean_sheet(site: pathlib.Path, pages: dict[pathlib.Path, str], node_modules: pathlib.Path) -> str | None:

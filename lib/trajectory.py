@@ -223,6 +223,7 @@ class _Path:
         self.last = float(value)
 
     def step(self, f) -> None:
+        """One step of its own optimizer (its gradient already set, as for a shared one)."""
         x, opt = self.x, self.opt
 
         def closure():  # as in minimize
@@ -230,7 +231,6 @@ class _Path:
             value, x.grad = _value_and_gradient(f, x, len(self.points), self.last)
             return value
 
-        x.grad = self.gradients[-1].clone()
         loops.step(opt, None, closure, self.last)
 
     def trajectory(self) -> Trajectory:

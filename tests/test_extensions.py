@@ -481,3 +481,18 @@ def test_pages_link_the_lean_sheet_by_its_digest_and_only_their_own_scripts_coun
         tmp_path / "sub" / "page.html": '<script defer="defer" src="../_static/b.js"></script>',
     }
     assert lean_styles.loaded_scripts(pages, tmp_path) == [tmp_path / "_static" / "a.js", tmp_path / "_static" / "b.js"]
+
+
+def test_a_node_script_that_fails_names_the_extension_and_the_package_to_install(tmp_path):
+    from build_inputs import run_node
+    from sphinx.errors import ExtensionError
+
+    script = tmp_path / "echo.js"
+    script.write_text("process.stdin.pipe(process.stdout);")
+    assert run_node(script, "typed", tmp_path, who="w", purpose="to p", package="pkg") == "typed"
+    script.write_text("console.error('no such module'); process.exit(3);")
+    with pytest.raises(
+        ExtensionError,
+        match=r"(?s)lean_styles: echo\.js failed \(run `npm ci`, which installs purgecss\).*no such module",
+    ):
+        run_node(script, "{}", tmp_path, who="lean_styles", purpose="to trim the style sheet", package="purgecss")
