@@ -24,6 +24,11 @@ and the JavaScript console) found in markup that no chapter writes itself:
 * inline scripts that the theme adds twice are written once (a second
   ``const THEBE_JS_URL`` is a script error), and the theme gets a default colour
   mode (an empty one logs "Got invalid theme mode");
+* a build that writes some pages only (an author's rebuild after an edit) keeps in the
+  search index the ``{index}`` entries of the pages it does not write: Sphinx 7.4 drops
+  them (sphinx-doc/sphinx#12599), and the search page then finds no section by an indexed
+  term. :func:`index_unwritten_pages` indexes those pages again from their stored
+  document trees, resolved as for writing, through the HTML builder's own ``index_page``;
 * on a first visit the theme's colour is "auto" until its script, deferred, settles
   it on the reader's light or dark preference, restyling every element of the page
   with colour transitions: :data:`SETTLE_THEME`, an inline script in the head after
@@ -145,8 +150,32 @@ SETTLE_THEME = (
 """The colour theme "auto" settled on the reader's preference, as the theme's script does later."""
 
 
+def note_written(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Sphinx resolves the document tree of each page it writes, and only of those."""
+    app.env.page_fixes_written = {*getattr(app.env, "page_fixes_written", ()), docname}
+
+
+def index_unwritten_pages(app: Sphinx) -> list:
+    """The pages this build did not write, fed to the search index again (sphinx-doc/sphinx#12599).
+
+    Runs when the HTML builder collects its extra pages, after every page is written and
+    before the search index is dumped; adds no page."""
+    builder, env = app.builder, app.env
+    if getattr(builder, "indexer", None) is None:  # not an HTML build, or no search
+        return []
+    written = getattr(env, "page_fixes_written", set())
+    for docname in sorted(env.found_docs - written):
+        title = env.longtitles.get(docname)  # as the builder titles the pages it writes
+        doctree = env.get_and_resolve_doctree(docname, builder)
+        builder.index_page(docname, doctree, builder.render_partial(title)["title"] if title else "")
+    env.page_fixes_written = set()
+    return []
+
+
 def setup(app: Sphinx):
     app.connect("config-inited", configure)
+    app.connect("doctree-resolved", note_written)
+    app.connect("html-collect-pages", index_unwritten_pages)
     app.connect("doctree-resolved", name_outputs)
     app.connect("doctree-resolved", math_in_citations)
     app.add_css_file(STYLE_SHEET)

@@ -1,4 +1,4 @@
-"""Every way of building gives the site its explorers: a cold build, one edited chapter, a retry, a serial build.
+"""Every way of building gives the whole site (explorers, search index): a cold build, an edit, a retry, serial.
 
 Each test builds a scratch book with the course's own configuration and local extensions:
 an explorer chapter and a plain one under ``chapters/``, as in the course. A kernel knows
@@ -54,7 +54,25 @@ def scratch_book(folder: pathlib.Path, parallel: bool = True, flaky: bool = Fals
     notebook(book / "chapters" / "explorer.ipynb", (first, []), (EXPLORER, ["explorer"]))
     progress = "from tqdm.auto import tqdm\nfor _ in tqdm(range(3), desc='steps'):\n    pass\nprint(6 * 7)"
     notebook(book / "chapters" / "plain.ipynb", (progress, []))
+    path = book / "chapters" / "plain.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"```{{index}} {INDEXED}\n```\n\nA term in the index."))
+    nbformat.write(nb, str(path))
     return book
+
+
+INDEXED = "Scratch term"
+"""An entry of the plain chapter in the book's index, which the search page finds."""
+
+
+def search_index(book: pathlib.Path) -> dict:
+    """The built site's search index (``searchindex.js``, the JSON Sphinx writes in ``Search.setIndex(...)``)."""
+    text = (book / "_build" / "html" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    assert INDEXED.lower() in index["indexentries"], (
+        f"the index entry of the plain chapter is not searched: {index['indexentries']}"
+    )
+    return index
 
 
 def notebook(path: pathlib.Path, *cells: tuple[str, list[str]]) -> None:
@@ -98,6 +116,7 @@ def test_a_cold_build_then_one_edited_chapter_then_a_rebuild(tmp_path):
     log = build(book)
     assert "parallel_execution: executing 2 notebooks" in log
     before = site_explorer(book)
+    search_index(book)
     # an author edits one code cell of the explorer chapter: exactly one uncached chapter
     path = book / "chapters" / "explorer.ipynb"
     nb = nbformat.read(str(path), as_version=4)
@@ -106,10 +125,13 @@ def test_a_cold_build_then_one_edited_chapter_then_a_rebuild(tmp_path):
     log = build(book)
     assert "parallel_execution: executing 1 notebooks" in log, log[-3000:]
     assert site_explorer(book)["frames"] == before["frames"]  # the same figures, still in the site
+    # the plain chapter is not written again, and its index entry is still searched
+    edited = search_index(book)
     # nothing changed: both chapters come from the cache, and the site is whole
     log = build(book)
     assert "parallel_execution: executing" not in log
     site_explorer(book)
+    assert search_index(book) == edited
 
 
 def test_a_serial_build_without_the_side_by_side_executor(tmp_path):
