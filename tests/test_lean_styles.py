@@ -4,9 +4,9 @@ Each page listed in ``_toc.yml`` is loaded on a phone (390 × 844 CSS px, touch)
 site serves it: linking the theme's style sheet less the rules that PurgeCSS found
 nothing to match. In each state a reader can reach without leaving the page (the light
 theme, the dark theme, the search dialog open) every element's computed style (twenty
-properties: layout, box, colour, type; transitions and animations stopped) is read, the
-page is switched to the theme's whole sheet, read again and switched back: the two
-readings must be equal. A rule
+properties: layout, box, colour, type; transitions and animations stopped; the insides of
+equations, which MathJax's own rules style, left out) is read, the page is switched to the
+theme's whole sheet, read again and switched back: the two readings must be equal. A rule
 dropped that a page or a script needed would change some element's style.
 """
 
@@ -26,10 +26,18 @@ PROPERTIES = (
     "font-size font-weight font-family opacity"
 ).split()
 
-STYLES_JS = """(properties) => [...document.querySelectorAll('body *')].map((element) => {
+# Every element of the body but the insides of an equation: the glyphs of MathJax's drawing
+# and the MathML it keeps for screen readers are styled by MathJax's own rules, inline in the
+# page, not by the theme's sheet. Each equation's container and drawing are read; their
+# insides are 4,732 of the 11,183 elements of chapter 10, the page with the most maths, and
+# reading them took 40 % of its time (1.37 s of each reading, against 0.80 s without).
+ELEMENTS_JS = """[...document.querySelectorAll('body *')].filter(
+  (element) => !element.parentElement.closest('mjx-container > svg, mjx-container > mjx-assistive-mml'))"""
+
+STYLES_JS = """(properties) => ${ELEMENTS}.map((element) => {
   const style = getComputedStyle(element);
   return properties.map((name) => style.getPropertyValue(name)).join('|');
-})"""
+})""".replace("${ELEMENTS}", ELEMENTS_JS)
 
 # Point the theme's <link> at the lean sheet or at the whole one; resolve once it has loaded.
 SWITCH_JS = """(whole) => new Promise((resolve, reject) => {
@@ -78,7 +86,7 @@ def test_the_lean_sheet_styles_every_element_as_the_whole_sheet_does(phone, base
         differ = [i for i, (a, b) in enumerate(zip(lean, expected, strict=True)) if a != b]
         if differ:
             tags = phone.evaluate(
-                "(indices) => { const all = [...document.querySelectorAll('body *')];"
+                f"(indices) => {{ const all = {ELEMENTS_JS};"
                 " return indices.map((i) => all[i].outerHTML.slice(0, 120)); }",
                 differ[:5],
             )
