@@ -156,15 +156,18 @@ def note_written(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 def index_unwritten_pages(app: Sphinx) -> list:
-    """The pages this build did not write, fed to the search index again (sphinx-doc/sphinx#12599).
+    """The pages with ``{index}`` entries that this build did not write, fed to the search
+    index again (sphinx-doc/sphinx#12599).
 
-    Runs when the HTML builder collects its extra pages, after every page is written and
-    before the search index is dumped; adds no page."""
+    Sphinx keeps the rest of an unwritten page's search data from the index it wrote last;
+    only the index entries are lost. Runs when the HTML builder collects its extra pages,
+    after every page is written and before the search index is dumped; adds no page."""
     builder, env = app.builder, app.env
     if getattr(builder, "indexer", None) is None:  # not an HTML build, or no search
         return []
     written = getattr(env, "page_fixes_written", set())
-    for docname in sorted(env.found_docs - written):
+    indexed = env.get_domain("index").entries  # docname -> the page's {index} entries
+    for docname in sorted(name for name, entries in indexed.items() if entries and name not in written):
         title = env.longtitles.get(docname)  # as the builder titles the pages it writes
         doctree = env.get_and_resolve_doctree(docname, builder)
         builder.index_page(docname, doctree, builder.render_partial(title)["title"] if title else "")
