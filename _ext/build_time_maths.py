@@ -11,9 +11,10 @@ TeX of every page to ``_ext/typeset_maths.js`` (MathJax 3 in Node, npm
 ``mathjax-full``, pinned in ``package.json``) and writes its output into the page in
 place of the TeX:
 
-* each equation becomes an ``<mjx-container>``: an SVG drawing hidden from screen
-  readers and the same equation as MathML, which they read, as MathJax does in a
-  browser with its assistive MathML;
+* each equation becomes an ``<mjx-container role="img">`` holding an SVG drawing hidden
+  from screen readers, named for them by an ``aria-label``: the equation in words, as
+  the Speech Rule Engine reads MathJax's MathML of it (the MathML itself is left out:
+  it would add as many elements again as the drawing);
 * the glyph outlines a page uses are stored once, in a hidden ``<svg>`` at the start
   of the body, and MathJax's few style rules go inline into the head;
 * the MathJax script and its configuration are left out of every page.
