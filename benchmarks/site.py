@@ -29,7 +29,7 @@ asserts the accessibility, best-practices and SEO scores, which do not vary.
 
 Main thread (``--main-thread``): Lighthouse's performance score rests on a *simulated*
 phone, worked out from one fast load, and its total blocking time swings by a factor of two
-between runs of the same page (200-560 ms for chapter 10 on a 2-core machine). To judge a
+between runs of the same page (200-680 ms for chapter 10 on a 2-core machine). To judge a
 change to the pages, this mode loads each page ``--runs`` times in Chromium as Lighthouse's
 phone (412 x 823 CSS px, 1.75 device pixels per px, touch) with the processor really slowed
 four times (DevTools' CPU throttling, Lighthouse's factor for a phone), and reads the page's
